@@ -1,0 +1,302 @@
+"""The JMERE corpus as a PyG ``InMemoryDataset`` (one per split).
+
+Layout of ``root``::
+
+    root/raw/        one file per split, in any format read_samples reads:
+                     mnre_{split}.txt  (MNRE v2 text file), or
+                     {split}.json      (official JMERE JSON), or
+                     {split}.jsonl     (our JSON lines)
+                     for split in train, val, test (only one file per split);
+                     optional scene_graphs.json (our scene graph format, see
+                     jmere_pyg.graphs.scene_graph; matched by image file name)
+    root/processed/  {split}.pt            the HeteroData graphs
+                     {split}_samples.jsonl the samples (gold quintuples)
+                     {split}_report.json   the split's ReadReport and summary
+                     graph_builder.json    the GraphBuilder fitted on train
+
+``process()`` handles every split present in ``raw/`` at once, so that the
+graph builder is fitted on train only and shared by all splits.
+"""
+import json
+import os
+import shutil
+import warnings
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+from torch_geometric.data import HeteroData, InMemoryDataset
+
+from ..graphs.builder import FILE_NAME as BUILDER_FILE
+from ..graphs.builder import GraphBuilder
+from ..graphs.scene_graph import read_scene_graphs
+from .errors import ReadReport
+from .readers import read_samples, write_jsonl
+from .sample import Sample
+
+PathLike = Union[str, os.PathLike]
+
+SPLITS = ("train", "val", "test")
+#: Accepted raw file names of a split, ``{split}`` filled in.
+RAW_PATTERNS = ("mnre_{split}.txt", "{split}.json", "{split}.jsonl")
+SCENE_GRAPH_FILE = "scene_graphs.json"
+
+
+class JMEREDataset(InMemoryDataset):
+    r"""One split of a JMERE corpus, each post a
+    :class:`~torch_geometric.data.HeteroData` built by
+    :class:`~jmere_pyg.graphs.GraphBuilder` (layout in
+    ``docs/architecture.md``).
+
+    Raw files in ``root/raw``: per split ``mnre_{split}.txt``,
+    ``{split}.json`` or ``{split}.jsonl`` (read by
+    :func:`~jmere_pyg.data.readers.read_samples`, format detected from the
+    content), and optionally ``scene_graphs.json``. Processing reads every
+    split present, fits the builder on train only (unless a fitted one is
+    given), and saves each split's graphs, samples and read report, and the
+    builder, under ``root/processed``.
+
+    After loading, :attr:`builder` is the builder the graphs were built with,
+    :attr:`samples` the split's :class:`~jmere_pyg.data.sample.Sample` list
+    (``samples[int(data.sample_index)]`` holds the gold quintuples of
+    ``data``; ``dataset[i].sample_index`` is a one-element tensor, as PyG
+    stores scalars; the samples' ``scene_graph`` is not kept, the objects are
+    in the graphs, and their ``source`` points into
+    ``processed/{split}_samples.jsonl``) and :attr:`read_report` the split's
+    :class:`~jmere_pyg.data.errors.ReadReport`.
+
+    Object features are used only with a builder that asks for them, e.g.
+    ``builder=GraphBuilder(object_feature_dim=4096)``.
+
+    Args:
+        root (str): Root folder.
+        split (str, optional): ``'train'``, ``'val'`` or ``'test'``.
+            (default: ``'train'``)
+        builder (GraphBuilder, optional): A fitted builder is used as is; an
+            unfitted one (e.g. with another parser or ``object_feature_dim``)
+            is fitted on train. (default: a new ``GraphBuilder()`` fitted on
+            train)
+        transform, pre_transform, pre_filter (callable, optional): As in
+            :class:`~torch_geometric.data.InMemoryDataset`. A sample dropped
+            by ``pre_filter`` stays in :attr:`samples`.
+        on_error (str, optional): ``'raise'`` or ``'skip'`` faulty lines
+            (see :func:`read_samples`). (default: ``'raise'``)
+        max_words (int, optional): Longest accepted text. (default: no limit)
+        progress (bool, optional): Progress bars while processing.
+            (default: ``True``)
+        force_reload (bool, optional): Process again even when processed
+            files exist. (default: ``False``)
+
+    Raises:
+        FileNotFoundError: when the split (or, to fit the builder, train)
+            must be processed and its raw file is missing.
+    """
+
+    def __init__(self, root: PathLike, split: str = "train",
+                 builder: Optional[GraphBuilder] = None,
+                 transform: Optional[Callable] = None,
+                 pre_transform: Optional[Callable] = None,
+                 pre_filter: Optional[Callable] = None,
+                 on_error: str = "raise", max_words: Optional[int] = None,
+                 progress: bool = True, log: bool = True,
+                 force_reload: bool = False):
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}; "
+                             f"got {split!r}")
+        self.split = split
+        self._given_builder = builder
+        self.on_error = on_error
+        self.max_words = max_words
+        self.progress = progress
+        super().__init__(str(root), transform, pre_transform, pre_filter,
+                         log=log, force_reload=force_reload)
+        self.load(os.path.join(self.processed_dir, f"{split}.pt"),
+                  data_cls=HeteroData)
+        self.builder = self._load_builder()
+        self.samples: List[Sample] = read_samples(
+            os.path.join(self.processed_dir, f"{split}_samples.jsonl"),
+            "jsonl")[0]
+        self.read_report = _load_report(
+            os.path.join(self.processed_dir, f"{split}_report.json"))
+
+    # ----------------------------------------------------------- file names
+    @property
+    def raw_file_names(self) -> List[str]:
+        """The raw files present: one per split found, and the scene
+        graphs."""
+        names = [path.name for path in self._raw_files().values()]
+        if os.path.exists(os.path.join(self.raw_dir, SCENE_GRAPH_FILE)):
+            names.append(SCENE_GRAPH_FILE)
+        return names
+
+    @property
+    def processed_file_names(self) -> List[str]:
+        return [f"{self.split}.pt", f"{self.split}_samples.jsonl",
+                f"{self.split}_report.json", BUILDER_FILE]
+
+    def _raw_files(self) -> Dict[str, Path]:
+        """Split -> its raw file, for the splits present."""
+        files = {}
+        for split in SPLITS:
+            found = [Path(self.raw_dir, pattern.format(split=split))
+                     for pattern in RAW_PATTERNS]
+            found = [path for path in found if path.is_file()]
+            if len(found) > 1:
+                raise ValueError(
+                    f"split {split!r} has several raw files "
+                    f"({', '.join(map(str, found))}); keep only one")
+            if found:
+                files[split] = found[0]
+        return files
+
+    def _missing(self, split: str, why: str) -> FileNotFoundError:
+        expected = ", ".join(pattern.format(split=split)
+                             for pattern in RAW_PATTERNS)
+        return FileNotFoundError(
+            f"no raw file for split {split!r} {why}: expected one of "
+            f"{expected} in {self.raw_dir}")
+
+    # ------------------------------------------------------------- process
+    def process(self) -> None:
+        raw_files = self._raw_files()
+        if self.split not in raw_files:
+            raise self._missing(self.split, "(requested split)")
+        builder = self._given_builder
+        if builder is None:
+            builder = GraphBuilder()
+        if not builder.fitted and "train" not in raw_files:
+            raise self._missing("train", "to fit the graph builder on")
+
+        scene_graphs = None
+        scene_graph_path = os.path.join(self.raw_dir, SCENE_GRAPH_FILE)
+        if os.path.exists(scene_graph_path):
+            scene_graphs = read_scene_graphs(scene_graph_path)
+
+        read = {split: read_samples(path, on_error=self.on_error,
+                                    max_words=self.max_words)
+                for split, path in raw_files.items()}
+        if not builder.fitted:
+            builder.fit(read["train"][0], scene_graphs,
+                        progress=self.progress)
+        builder.save(self.processed_dir)
+
+        for split, (samples, report) in read.items():
+            data_list = builder.build_many(samples, self.progress,
+                                           scene_graphs=scene_graphs)
+            if self.pre_filter is not None:
+                data_list = [d for d in data_list if self.pre_filter(d)]
+            if self.pre_transform is not None:
+                data_list = [self.pre_transform(d) for d in data_list]
+            self.save(data_list,
+                      os.path.join(self.processed_dir, f"{split}.pt"))
+            write_jsonl(samples, os.path.join(self.processed_dir,
+                                              f"{split}_samples.jsonl"))
+            _save_report(report, os.path.join(self.processed_dir,
+                                              f"{split}_report.json"))
+
+    def _load_builder(self) -> GraphBuilder:
+        given = self._given_builder
+        saved = GraphBuilder.load(
+            self.processed_dir, parser=None if given is None else given.parser)
+        if given is not None:
+            state, saved_state = given.to_dict(), saved.to_dict()
+            if not given.fitted:
+                state, saved_state = state["settings"], saved_state["settings"]
+            if state != saved_state:
+                warnings.warn(
+                    f"the graphs in {self.processed_dir} were built with "
+                    f"another graph builder than the one given; pass "
+                    f"force_reload=True to build them again", stacklevel=3)
+        return saved
+
+    # --------------------------------------------------------------- set-up
+    @staticmethod
+    def prepare_root_from_mnre(root: PathLike, mnre_dir: PathLike, *,
+                               copy: bool = False) -> List[Path]:
+        """Links (or copies) the ``mnre_{split}.txt`` files of ``mnre_dir``
+        into ``root/raw``; see :func:`link_mnre_files`. Safe to call again.
+        """
+        return link_mnre_files(root, mnre_dir, copy=copy)
+
+    @classmethod
+    def from_mnre(cls, root: PathLike, mnre_dir: PathLike,
+                  split: str = "train", *, copy: bool = False,
+                  **kwargs) -> "JMEREDataset":
+        """Sets up ``root/raw`` from a folder of MNRE text files
+        (:meth:`prepare_root_from_mnre`) and opens ``split``.
+
+        Example::
+
+            train = JMEREDataset.from_mnre("data/jmere",
+                                           "/work/shared/data/mnre")
+            val = JMEREDataset("data/jmere", split="val")
+        """
+        cls.prepare_root_from_mnre(root, mnre_dir, copy=copy)
+        return cls(root, split, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({len(self)}, split={self.split!r})"
+
+
+def link_mnre_files(root: PathLike, mnre_dir: PathLike,
+                    splits: Sequence[str] = SPLITS,
+                    copy: bool = False) -> List[Path]:
+    """Puts the ``mnre_{split}.txt`` files of ``mnre_dir`` into
+    ``root/raw``, as symbolic links (or copies).
+
+    Splits without a file in ``mnre_dir`` are left out (the MNRE test file
+    is held out on development machines). A raw file already in place for
+    the same source is kept.
+
+    Returns:
+        The paths in ``root/raw``.
+
+    Raises:
+        FileNotFoundError: if ``mnre_dir`` holds none of the files.
+        FileExistsError: if ``root/raw`` already holds a different file of
+            that name.
+    """
+    raw_dir = Path(root) / "raw"
+    sources = [Path(mnre_dir) / f"mnre_{split}.txt" for split in splits]
+    sources = [source for source in sources if source.is_file()]
+    if not sources:
+        raise FileNotFoundError(
+            f"no MNRE file in {mnre_dir}: expected "
+            f"{', '.join(f'mnre_{split}.txt' for split in splits)}")
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    targets = []
+    for source in sources:
+        target = raw_dir / source.name
+        if target.exists() or target.is_symlink():
+            if not (target.exists()
+                    and (target.resolve() == source.resolve()
+                         or _same_content(target, source))):
+                raise FileExistsError(
+                    f"{target} exists and differs from {source}")
+        elif copy:
+            shutil.copyfile(source, target)
+        else:
+            target.symlink_to(source.resolve())
+        targets.append(target)
+    return targets
+
+
+def _same_content(path1: Path, path2: Path) -> bool:
+    return (path1.stat().st_size == path2.stat().st_size
+            and path1.read_bytes() == path2.read_bytes())
+
+
+def _save_report(report: ReadReport, path: str) -> None:
+    state = asdict(report)
+    state["skipped"] = dict(report.skipped)
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump({"summary": report.summary(), "report": state}, file,
+                  indent=1, ensure_ascii=False)
+
+
+def _load_report(path: str) -> ReadReport:
+    with open(path, encoding="utf-8") as file:
+        state = json.load(file)["report"]
+    state["skipped"] = Counter(state["skipped"])
+    return ReadReport(**state)

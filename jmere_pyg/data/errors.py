@@ -1,0 +1,141 @@
+"""Errors raised by the readers and the report every read returns.
+
+A :class:`DataFormatError` names the file, the place in it and the field at
+fault. In text files (MNRE, JSON lines) the place is a 1-based line number;
+in the official JMERE JSON (one JSON list) it is the 1-based index of the
+sample object in that list, shown as ``sample 3`` in the message.
+
+A :class:`ReadReport` counts everything a read did with its input, so that
+nothing is dropped silently: samples and quintuples kept, relation-less MNRE
+lines, duplicates merged and, with ``on_error='skip'``, every skipped line or
+sample by reason (the ``reason`` of its :class:`DataFormatError`).
+"""
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+#: Places in a file: a line of a text file or a sample object of a JSON list.
+LOCATION_UNITS = ("line", "sample")
+
+
+class DataFormatError(ValueError):
+    """An input file that does not hold valid JMERE data.
+
+    Args:
+        path (str): The file read.
+        line (int, optional): 1-based line number, or for a JSON list the
+            1-based index of the sample object (see ``unit``); ``None`` when
+            the error concerns the whole file.
+        field (str, optional): Dotted name of the faulty field, e.g.
+            ``h.pos`` or ``quintuples[0].head``; ``None`` when the whole
+            line or sample is at fault.
+        detail (str): What is wrong, e.g. ``span [5, 3) is empty``.
+        reason (str): Short machine-readable category, the key under which
+            ``on_error='skip'`` counts the skip (e.g. ``empty_span``).
+        unit (str): ``'line'`` (message ``path:12: ...``) or ``'sample'``
+            (message ``path: sample 3: ...``).
+
+    The message reads ``path:12: field 'h.pos': span [5, 3) is empty``.
+    """
+
+    def __init__(self, path: str, line: Optional[int], field: Optional[str],
+                 detail: str, *, reason: str = "invalid",
+                 unit: str = "line"):
+        if unit not in LOCATION_UNITS:
+            raise ValueError(f"unit must be one of {LOCATION_UNITS}, "
+                             f"got {unit!r}")
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        self.detail = detail
+        self.reason = reason
+        self.unit = unit
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        if self.line is None:
+            where = f"{self.path}:"
+        elif self.unit == "sample":
+            where = f"{self.path}: sample {self.line}:"
+        else:
+            where = f"{self.path}:{self.line}:"
+        what = f" field '{self.field}':" if self.field is not None else ""
+        return f"{where}{what} {self.detail}"
+
+    def __reduce__(self):
+        return (_rebuild_error, (self.path, self.line, self.field, self.detail,
+                                 self.reason, self.unit))
+
+
+def _rebuild_error(path, line, field, detail, reason, unit):
+    return DataFormatError(path, line, field, detail, reason=reason, unit=unit)
+
+
+@dataclass
+class ReadReport:
+    """What one read did with its input file.
+
+    Attributes:
+        path (str): The file read.
+        lines (int): Records read: non-blank lines of a text file, objects of
+            a JMERE JSON list.
+        samples (int): Samples returned.
+        quintuples (int): Quintuples in the returned samples.
+        skipped (Counter): Reason -> number of lines (MNRE, JSON lines) or
+            sample objects (JMERE JSON) skipped with ``on_error='skip'``.
+        duplicates (int): Duplicate quintuples merged within a sample.
+        format (str, optional): ``'mnre'``, ``'jmere'`` or ``'jsonl'``.
+        none_relation (int): MNRE lines with relation ``None`` (not errors,
+            they carry no quintuple).
+        sentences_without_relation (int): MNRE sentences whose every line has
+            relation ``None``; they give no sample.
+        merged_samples (int): JMERE JSON objects merged into an earlier one
+            with the same words and image.
+        blank_lines (int): Empty lines of a text file, ignored.
+        examples (dict): Reason -> message of the first skip with that
+            reason, to show what was skipped and where.
+    """
+    path: str
+    lines: int = 0
+    samples: int = 0
+    quintuples: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    duplicates: int = 0
+    format: Optional[str] = None
+    none_relation: int = 0
+    sentences_without_relation: int = 0
+    merged_samples: int = 0
+    blank_lines: int = 0
+    examples: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def num_skipped(self) -> int:
+        """Total number of skipped lines or samples, all reasons together."""
+        return sum(self.skipped.values())
+
+    def record_skip(self, error: DataFormatError) -> None:
+        """Counts one skipped line or sample under ``error.reason``."""
+        self.skipped[error.reason] += 1
+        self.examples.setdefault(error.reason, str(error))
+
+    def summary(self) -> str:
+        """One paragraph saying what was read, kept, merged and skipped."""
+        unit = "objects" if self.format == "jmere" else "lines"
+        text = (f"{self.path} ({self.format or 'unknown format'}): "
+                f"{self.lines:,} {unit} -> {self.samples:,} samples, "
+                f"{self.quintuples:,} quintuples")
+        notes = []
+        if self.none_relation or self.sentences_without_relation:
+            notes.append(f"{self.none_relation:,} lines with relation None, "
+                         f"{self.sentences_without_relation:,} sentences "
+                         f"without relation")
+        if self.merged_samples:
+            notes.append(f"{self.merged_samples:,} samples merged")
+        notes.append(f"{self.duplicates:,} duplicate quintuples merged")
+        if self.skipped:
+            reasons = ", ".join(f"{reason} {count:,}" for reason, count
+                                in sorted(self.skipped.items()))
+            notes.append(f"skipped {self.num_skipped:,} ({reasons})")
+        else:
+            notes.append("nothing skipped")
+        return text + "; " + "; ".join(notes)

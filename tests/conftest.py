@@ -1,0 +1,42 @@
+"""Shared fixtures: a tiny random encoder, the shared data folder."""
+from pathlib import Path
+
+import pytest
+import torch
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [
+    "the", "a", "of", "in", "to", "and", "is", "at", "for", "with", "on",
+    "rt", "@", "#", ":", ".", ",", "'", "s", "curry", "thompson", "nba",
+    "stars", "trophy", "so", "happy", "team", "won", "player", "city",
+    "new", "york", "##s", "##ing", "##er", "##ed", "http", "##t", "co",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_path(tmp_path_factory) -> str:
+    """A randomly initialised 2-layer BERT with a 32-d hidden state and its
+    WordPiece tokenizer, saved like any Hugging Face model folder."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    (folder / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"),
+                      do_lower_case=True).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(TINY_VOCAB), hidden_size=32,
+                        num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128,
+                        hidden_dropout_prob=0.0,
+                        attention_probs_dropout_prob=0.0)
+    BertModel(config).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
