@@ -1,0 +1,93 @@
+"""The word-pair classifier of EEGA (eq. 11-12)."""
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.nn import Linear
+
+
+class WordPairClassifier(torch.nn.Module):
+    r"""The word-pair classifier of EEGA (Yuan et al., AAAI 2023, eq. 11):
+    tag logits for every word pair :math:`(i, j)` from the concatenated word
+    representations.
+
+    .. math::
+        \mathbf{y}_{i,j} = \mathbf{W}_p \, [\textrm{Dropout}(\mathbf{s}_i) ;
+        \textrm{Dropout}(\mathbf{s}_j)] + \mathbf{b}_p
+
+    The paper's :math:`p_{i,j} = \textrm{softmax}(\mathbf{y}_{i,j})`; the
+    layer returns the logits :math:`\mathbf{y}_{i,j}` (see
+    :func:`word_pair_loss`). :math:`\mathbf{W}_p` is applied as
+    :math:`\mathbf{W}^{head}_p \mathbf{s}_i + \mathbf{W}^{tail}_p
+    \mathbf{s}_j`, computed once per word and gathered per pair, which is
+    exact and never builds the :math:`(P, 2d)` pair features; dropout
+    therefore draws one mask per word, shared by all its pairs.
+
+    Args:
+        channels (int): Size of each word representation :math:`d`.
+        num_tags (int): Number of word-pair tags :math:`C`.
+        dropout (float, optional): Dropout probability of the word
+            representations. (default: :obj:`0.1`)
+
+    Shapes:
+        - **input:**
+          word representations :math:`(|\mathcal{V}|, d)`,
+          word pairs :math:`(2, |\mathcal{P}|)` (row 0 is the head :math:`i`)
+        - **output:** logits :math:`(|\mathcal{P}|, C)`
+    """
+    def __init__(self, channels: int, num_tags: int, dropout: float = 0.1):
+        super().__init__()
+        self.channels = channels
+        self.num_tags = num_tags
+        self.dropout = dropout
+        self.lin = Linear(2 * channels, num_tags)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        self.lin.reset_parameters()
+
+    def forward(self, s: Tensor, pair_index: Tensor) -> Tensor:
+        r"""Runs the forward pass of the module.
+
+        Args:
+            s (torch.Tensor): The word representations :math:`(N, d)`.
+            pair_index (torch.Tensor): The word pairs :math:`(2, P)`.
+        """
+        s = F.dropout(s, p=self.dropout, training=self.training)
+        weight_head, weight_tail = self.lin.weight.split(self.channels, dim=1)
+        head = s @ weight_head.t()
+        tail = s @ weight_tail.t()
+        return head[pair_index[0]] + tail[pair_index[1]] + self.lin.bias
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.channels}, '
+                f'num_tags={self.num_tags})')
+
+
+def word_pair_loss(logits: Tensor, labels: Tensor) -> Tensor:
+    r"""The word-pair tagging loss of EEGA (Yuan et al., AAAI 2023, eq. 12):
+    cross-entropy over the real word pairs, averaged over pairs.
+
+    .. math::
+        \mathcal{L}_{main} = -\frac{1}{|\mathcal{P}|}
+        \sum_{(i,j) \in \mathcal{P}} \log \, \textrm{softmax}
+        (\mathbf{y}_{i,j})[t_{i,j}]
+
+    The paper sums over pairs; the mean keeps the scale independent of batch
+    size and sentence length. Padding never enters: a batch holds one pair
+    per ordered pair of real words. An empty batch gives a zero loss that
+    still carries a gradient path, never NaN.
+
+    Args:
+        logits (torch.Tensor): The pair logits :math:`(P, C)`.
+        labels (torch.Tensor): The gold tag ids :math:`(P)`.
+
+    Returns:
+        torch.Tensor: The scalar loss.
+    """
+    if logits.size(0) != labels.size(0):
+        raise ValueError(f"'logits' ({logits.size(0)}) and 'labels' "
+                         f"({labels.size(0)}) must hold the same number of "
+                         f"pairs")
+    if labels.numel() == 0:
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits, labels)
