@@ -1,8 +1,10 @@
 """The word-pair classifier of EEGA (eq. 11-12)."""
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import Linear
+from torch.nn import Embedding, Linear
 
 
 class WordPairClassifier(torch.nn.Module):
@@ -10,57 +12,102 @@ class WordPairClassifier(torch.nn.Module):
     tag logits for every word pair :math:`(i, j)` from the concatenated word
     representations.
 
+    With :obj:`hidden_channels=None` it is the paper's linear layer,
+
     .. math::
         \mathbf{y}_{i,j} = \mathbf{W}_p \, [\textrm{Dropout}(\mathbf{s}_i) ;
         \textrm{Dropout}(\mathbf{s}_j)] + \mathbf{b}_p
+
+    whose logits are a sum of a head and a tail term and so cannot model an
+    interaction of the two words. With :obj:`hidden_channels=h` a hidden
+    layer comes first, and the embedding of the pair's syntactic distance
+    (which is 0 on the diagonal alone, so entity cells are told from
+    relation cells) joins it:
+
+    .. math::
+        \mathbf{y}_{i,j} = \mathbf{W}_o \, \textrm{Dropout}(\textrm{ReLU}(
+        \mathbf{W}_p [\mathbf{s}_i ; \mathbf{s}_j] + \mathbf{e}_{d_{i,j}}
+        + \mathbf{b}_p)) + \mathbf{b}_o
 
     The paper's :math:`p_{i,j} = \textrm{softmax}(\mathbf{y}_{i,j})`; the
     layer returns the logits :math:`\mathbf{y}_{i,j}` (see
     :func:`word_pair_loss`). :math:`\mathbf{W}_p` is applied as
     :math:`\mathbf{W}^{head}_p \mathbf{s}_i + \mathbf{W}^{tail}_p
     \mathbf{s}_j`, computed once per word and gathered per pair, which is
-    exact and never builds the :math:`(P, 2d)` pair features; dropout
-    therefore draws one mask per word, shared by all its pairs.
+    exact and never builds the :math:`(P, 2d)` pair features; dropout on the
+    words therefore draws one mask per word, shared by all its pairs.
 
     Args:
         channels (int): Size of each word representation :math:`d`.
         num_tags (int): Number of word-pair tags :math:`C`.
         dropout (float, optional): Dropout probability of the word
             representations. (default: :obj:`0.1`)
+        hidden_channels (int, optional): Size :math:`h` of the hidden layer;
+            :obj:`None` is the paper's linear classifier.
+            (default: :obj:`None`)
+        max_distance (int, optional): Largest syntactic distance, for the
+            distance embedding of the hidden layer. (default: :obj:`10`)
 
     Shapes:
         - **input:**
           word representations :math:`(|\mathcal{V}|, d)`,
-          word pairs :math:`(2, |\mathcal{P}|)` (row 0 is the head :math:`i`)
+          word pairs :math:`(2, |\mathcal{P}|)` (row 0 is the head :math:`i`),
+          pair distances :math:`(|\mathcal{P}|)` (hidden layer only)
         - **output:** logits :math:`(|\mathcal{P}|, C)`
     """
-    def __init__(self, channels: int, num_tags: int, dropout: float = 0.1):
+    def __init__(self, channels: int, num_tags: int, dropout: float = 0.1,
+                 hidden_channels: Optional[int] = None,
+                 max_distance: int = 10):
         super().__init__()
         self.channels = channels
         self.num_tags = num_tags
         self.dropout = dropout
-        self.lin = Linear(2 * channels, num_tags)
+        self.hidden_channels = hidden_channels
+        width = num_tags if hidden_channels is None else hidden_channels
+        self.lin = Linear(2 * channels, width)
+        if hidden_channels is None:
+            self.distance_embedding = self.out = None
+        else:
+            self.distance_embedding = Embedding(max_distance + 1,
+                                                hidden_channels)
+            self.out = Linear(hidden_channels, num_tags)
         self.reset_parameters()
 
     def reset_parameters(self):
         self.lin.reset_parameters()
+        if self.out is not None:
+            self.distance_embedding.reset_parameters()
+            self.out.reset_parameters()
 
-    def forward(self, s: Tensor, pair_index: Tensor) -> Tensor:
+    def forward(self, s: Tensor, pair_index: Tensor,
+                distance: Optional[Tensor] = None) -> Tensor:
         r"""Runs the forward pass of the module.
 
         Args:
             s (torch.Tensor): The word representations :math:`(N, d)`.
             pair_index (torch.Tensor): The word pairs :math:`(2, P)`.
+            distance (torch.Tensor, optional): The syntactic distance of each
+                pair :math:`(P)`; required with a hidden layer.
         """
         s = F.dropout(s, p=self.dropout, training=self.training)
         weight_head, weight_tail = self.lin.weight.split(self.channels, dim=1)
         head = s @ weight_head.t()
         tail = s @ weight_tail.t()
-        return head[pair_index[0]] + tail[pair_index[1]] + self.lin.bias
+        y = head[pair_index[0]] + tail[pair_index[1]] + self.lin.bias
+        if self.out is None:
+            return y
+        if distance is None:
+            raise ValueError("a WordPairClassifier with a hidden layer needs "
+                             "the pair distances")
+        y = F.relu(y + self.distance_embedding(distance))
+        y = F.dropout(y, p=self.dropout, training=self.training)
+        return self.out(y)
 
     def __repr__(self) -> str:
+        hidden = ('' if self.hidden_channels is None else
+                  f', hidden_channels={self.hidden_channels}')
         return (f'{self.__class__.__name__}({self.channels}, '
-                f'num_tags={self.num_tags})')
+                f'num_tags={self.num_tags}{hidden})')
 
 
 def word_pair_loss(logits: Tensor, labels: Tensor) -> Tensor:

