@@ -1,0 +1,51 @@
+"""Scoring a model against the quintuples of a data file."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch_geometric.data import HeteroData
+from torch_geometric.loader import DataLoader
+from tqdm.auto import tqdm
+
+from ..data.sample import Quintuple, Sample
+from ..metrics import QuintupleMetrics
+
+
+@torch.no_grad()
+def predict_graphs(model, graphs: Sequence[HeteroData], batch_size: int = 32,
+                   progress: bool = False, desc: str = "predict"
+                   ) -> Tuple[List[List[Quintuple]], List[int]]:
+    """Decode the quintuples of every graph.
+
+    Returns:
+        the predicted quintuples and, aligned with them, each graph's
+        ``sample_index``.
+    """
+    was_training = model.training
+    model.eval()
+    predictions: List[List[Quintuple]] = []
+    indices: List[int] = []
+    loader = DataLoader(list(graphs), batch_size=batch_size, shuffle=False)
+    for batch in tqdm(loader, desc=desc, disable=not progress, leave=False):
+        batch = batch.to(model.device)
+        predictions.extend(model.decode(batch, model(batch).logits))
+        indices.extend(batch.sample_index.tolist())
+    model.train(was_training)
+    return predictions, indices
+
+
+def evaluate(model, graphs: Sequence[HeteroData], samples: Sequence[Sample],
+             batch_size: int = 32, progress: bool = False,
+             predictions: Optional[List[List[Quintuple]]] = None) -> Dict:
+    """Quintuple, MNER and triple P/R/F1 of ``model`` on ``graphs``.
+
+    Gold quintuples are always those of ``samples`` (the data file), looked
+    up by each graph's ``sample_index``, never decoded from a gold grid.
+    """
+    if predictions is None:
+        predictions, indices = predict_graphs(model, graphs, batch_size,
+                                              progress, desc="evaluate")
+    else:
+        indices = [int(g.sample_index) for g in graphs]
+    metrics = QuintupleMetrics()
+    metrics.update(predictions, [samples[i].quintuples for i in indices])
+    return metrics.compute()

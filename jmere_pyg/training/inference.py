@@ -1,0 +1,99 @@
+"""Evaluate a checkpoint on a data file; extract quintuples from new posts."""
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from ..data.readers import read_samples
+from ..data.sample import Quintuple, Sample
+from ..data.tokenize import default_tokenizer
+from ..models import EEGA
+from .evaluation import evaluate, predict_graphs
+
+
+def attach_scene_graphs(samples: Sequence[Sample],
+                        path: Optional[str]) -> Dict[str, int]:
+    """Give every sample the scene graph of its image from ``path`` (our
+    JSON format), matched by image file name. Returns counts of matched and
+    unmatched samples: a sample without a scene graph keeps zero objects."""
+    counts = {"with_scene_graph": 0, "without_scene_graph": len(samples)}
+    if path is None:
+        return counts
+    from ..graphs.scene_graph import read_scene_graphs
+    graphs = {Path(name).name: g for name, g in read_scene_graphs(path).items()}
+    for sample in samples:
+        key = Path(sample.image_id).name if sample.image_id else None
+        if key in graphs:
+            sample.scene_graph = graphs[key]
+            counts["with_scene_graph"] += 1
+    counts["without_scene_graph"] = len(samples) - counts["with_scene_graph"]
+    return counts
+
+
+def build_graphs(model: EEGA, samples: Sequence[Sample]):
+    return model.graph_builder.build_many(samples, progress=True)
+
+
+def evaluate_file(checkpoint: str, data: str, *,
+                  data_format: Optional[str] = None,
+                  scene_graphs: Optional[str] = None, batch_size: int = 32,
+                  plot_dir: Optional[str] = None) -> Dict:
+    """Score the checkpoint on a data file (any format the readers accept)."""
+    model = EEGA.from_pretrained(checkpoint)
+    samples, report = read_samples(data, data_format)
+    images = attach_scene_graphs(samples, scene_graphs)
+    graphs = build_graphs(model, samples)
+    predictions, _ = predict_graphs(model, graphs, batch_size, progress=True)
+    metrics = evaluate(model, graphs, samples, predictions=predictions)
+    metrics = {"data": str(data), "checkpoint": str(checkpoint),
+               "read_report": report.summary(), "images": images, **metrics}
+    if plot_dir is not None:
+        from .plots import plot_per_relation, plot_transport_plan
+        Path(plot_dir).mkdir(parents=True, exist_ok=True)
+        plot_per_relation(metrics, Path(plot_dir) / "per_relation_f1.png")
+        with_objects = [i for i, s in enumerate(samples) if s.scene_graph]
+        if with_objects:
+            plot_transport_plan(model, graphs[with_objects[0]],
+                                Path(plot_dir) / "transport_plan.png")
+    return metrics
+
+
+def quintuple_record(quintuple: Quintuple, tokens: List[str],
+                     confidence: Optional[float] = None) -> Dict:
+    """One extracted quintuple as JSON: spans, words, types, relation."""
+    def entity(e):
+        return {"start": e.start, "end": e.end, "type": e.type,
+                "name": " ".join(tokens[e.start:e.end])}
+    record = {"head": entity(quintuple.head), "tail": entity(quintuple.tail),
+              "relation": quintuple.relation}
+    if confidence is not None:
+        record["confidence"] = round(confidence, 4)
+    return record
+
+
+def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
+                     path: Optional[str] = None,
+                     data_format: Optional[str] = None,
+                     image_id: Optional[str] = None,
+                     scene_graphs: Optional[str] = None, batch_size: int = 32,
+                     output: Optional[str] = None) -> List[str]:
+    """Extract quintuples from ``text`` (tokenised by spaCy) or the samples
+    of the file ``path``; return (and write to ``output``) JSON lines."""
+    model = EEGA.from_pretrained(checkpoint)
+    if text is not None:
+        tokens = default_tokenizer()(text)
+        if not tokens:
+            raise ValueError("--text is empty: nothing to extract from")
+        samples = [Sample(tokens=tokens, image_id=image_id, source="--text")]
+    else:
+        samples, _ = read_samples(path, data_format)
+    attach_scene_graphs(samples, scene_graphs)
+    extracted = model.extract_with_confidence(samples, batch_size=batch_size)
+    lines = []
+    for sample, found in zip(samples, extracted):
+        lines.append(json.dumps({
+            "tokens": sample.tokens, "image_id": sample.image_id,
+            "quintuples": [quintuple_record(q, sample.tokens, c)
+                           for q, c in found]}))
+    if output is not None:
+        Path(output).write_text("\n".join(lines) + "\n")
+    return lines

@@ -1,0 +1,34 @@
+"""Human-readable output of a finished run."""
+from pathlib import Path
+
+from ..data.dataset import JMEREDataset
+from ..models import EEGA
+from .config import TrainingConfig
+from .evaluation import predict_graphs
+
+
+def format_quintuple(quintuple, tokens) -> str:
+    head = " ".join(tokens[quintuple.head.start:quintuple.head.end])
+    tail = " ".join(tokens[quintuple.tail.start:quintuple.tail.end])
+    return (f"({head}, {quintuple.head.type}, {tail}, {quintuple.tail.type}, "
+            f"{quintuple.relation})")
+
+
+def print_examples(run_dir: Path, config: TrainingConfig, limit: int = 5,
+                   split: str = "val") -> None:
+    """Print the gold and extracted quintuples of the first ``limit`` posts of
+    ``split`` with the run's best checkpoint."""
+    if limit <= 0:
+        return
+    dataset = JMEREDataset(config.data_root, split=split)
+    model = EEGA.from_pretrained(Path(run_dir) / "best")
+    graphs = [dataset[i] for i in range(min(limit, len(dataset)))]
+    predictions, indices = predict_graphs(model, graphs)
+    for found, index in zip(predictions, indices):
+        sample = dataset.samples[index]
+        print(f"\n{' '.join(sample.tokens)}")
+        for q in sample.quintuples:
+            print(f"  gold      {format_quintuple(q, sample.tokens)}")
+        for q in found:
+            mark = "ok " if q in sample.quintuples else "   "
+            print(f"  extracted {format_quintuple(q, sample.tokens)} {mark}")

@@ -1,0 +1,94 @@
+"""The jmere-pyg command: stats, evaluate, predict, clear errors."""
+import json
+
+import pytest
+import torch
+
+from jmere_pyg import EEGA, EEGAConfig, GraphBuilder
+from jmere_pyg.cli import main, parse_assignments
+from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("split, sentences, quintuples", [
+    ("train", 3468, 4503), ("val", 473, 624)])
+def test_stats_on_shared_files(shared_data, capsys, split, sentences,
+                               quintuples):
+    assert main(["stats", str(shared_data / "mnre" / f"mnre_{split}.txt")]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["sentences"] == sentences
+    assert stats["quintuples"] == quintuples
+    assert sum(stats["relations"].values()) == quintuples
+    recovery = stats["tagging_recovery"]
+    assert recovery["total"] == quintuples
+    assert 0.99 <= recovery["rate"] < 1.0
+
+
+def test_bad_input_gives_one_clear_line(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"tokens": ["a", "b"], "quintuples": [{"head": '
+                   '{"start": 0, "end": 5, "type": "per"}, "tail": '
+                   '{"start": 1, "end": 2, "type": "per"}, '
+                   '"relation": "peer"}]}\n')
+    assert main(["stats", str(bad)]) == 1
+    error = capsys.readouterr().err
+    assert "bad.jsonl:1" in error and "head" in error
+
+
+@pytest.fixture
+def checkpoint(tmp_path, tiny_encoder_path):
+    samples = [Sample(["Curry", "joins", "the", "Warriors"], None,
+                      [Quintuple(Entity(0, 1, "per"), Entity(3, 4, "org"),
+                                 "member_of")])]
+    builder = GraphBuilder().fit(samples)
+    torch.manual_seed(0)
+    model = EEGA.from_builder(builder, EEGAConfig(
+        encoder=tiny_encoder_path, heads=2, edge_dim=8, channel_dim=8))
+    model.save_pretrained(tmp_path / "ckpt")
+    write_jsonl(samples, tmp_path / "data.jsonl")
+    return tmp_path / "ckpt", tmp_path / "data.jsonl"
+
+
+def test_evaluate_writes_all_protocols(checkpoint, tmp_path, capsys):
+    ckpt, data = checkpoint
+    out = tmp_path / "metrics.json"
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data),
+                 "--output", str(out)]) == 0
+    metrics = json.loads(out.read_text())
+    for protocol in ("strict", "paper", "mner", "triple", "per_relation"):
+        assert protocol in metrics
+    assert json.loads(capsys.readouterr().out)["strict"] == metrics["strict"]
+
+
+def test_predict_text_and_file_write_json_lines(checkpoint, tmp_path,
+                                                capsys):
+    ckpt, data = checkpoint
+    assert main(["predict", "--checkpoint", str(ckpt), "--text",
+                 "RT @nba: Curry joins the Warriors #NBA"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["tokens"][:3] == ["RT", "@nba", ":"]
+    assert isinstance(record["quintuples"], list)
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "--checkpoint", str(ckpt), "--input", str(data),
+                 "--output", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["tokens"][0] == "Curry"
+
+
+def test_predict_rejects_empty_text(checkpoint, capsys):
+    ckpt, _ = checkpoint
+    assert main(["predict", "--checkpoint", str(ckpt), "--text", "  "]) == 1
+    assert "empty" in capsys.readouterr().err
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
+    assert main(["predict", "--checkpoint", str(tmp_path), "--text",
+                 "hello"]) == 1
+    assert "not a jmere_pyg checkpoint" in capsys.readouterr().err
+
+
+def test_parse_assignments():
+    assert parse_assignments(["a=1", "b=false", "c=bert-base-uncased"]) == {
+        "a": 1, "b": False, "c": "bert-base-uncased"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_assignments(["novalue"])

@@ -1,0 +1,113 @@
+"""Training runs end to end on a tiny corpus: run folder, resume, DDP."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
+from jmere_pyg.training import TrainingConfig, train
+
+WORDS = [
+    ["Curry", "and", "Thompson", "won", "the", "NBA", "trophy"],
+    ["RT", "@nba", ":", "Thompson", "joins", "the", "Warriors", "today"],
+    ["Happy", "birthday", "to", "Curry", "from", "New", "York", "!"],
+    ["The", "team", "won", "in", "Boston", "with", "Tatum"],
+]
+
+
+def corpus(copies: int):
+    per, org, loc = (lambda s, e, t=t: Entity(s, e, t)
+                     for t in ("per", "org", "loc"))
+    gold = [[Quintuple(per(0, 1), per(2, 3), "peer"),
+             Quintuple(per(2, 3), org(5, 6), "member_of")],
+            [Quintuple(per(3, 4), org(6, 7), "member_of")],
+            [Quintuple(per(3, 4), loc(5, 7), "place_of_residence")],
+            [Quintuple(per(6, 7), loc(4, 5), "place_of_residence")]]
+    return [Sample(list(words), f"{i}.jpg", list(quintuples))
+            for _ in range(copies)
+            for i, (words, quintuples) in enumerate(zip(WORDS, gold))]
+
+
+@pytest.fixture
+def data_root(tmp_path):
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    write_jsonl(corpus(2), raw / "train.jsonl")
+    write_jsonl(corpus(1), raw / "val.jsonl")
+    return tmp_path / "data"
+
+
+def settings(data_root, run_dir, encoder, **overrides):
+    values = dict(data_root=str(data_root), run_dir=str(run_dir), epochs=2,
+                  batch_size=4, lr=1e-3, seed=7, device="cpu",
+                  model={"encoder": encoder, "heads": 2, "edge_dim": 8,
+                         "channel_dim": 8, "dropout": 0.0})
+    values.update(overrides)
+    return TrainingConfig.from_dict(values)
+
+
+def test_training_writes_run_folder_and_resumes(data_root, tmp_path,
+                                                tiny_encoder_path):
+    run_dir = tmp_path / "run"
+    first = train(settings(data_root, run_dir, tiny_encoder_path, epochs=1),
+                  progress=False)
+    assert first.best_epoch == 1
+    for name in ("best/config.json", "best/model.safetensors",
+                 "training_config.json", "log.jsonl", "last_state.pt",
+                 "metrics.json"):
+        assert (run_dir / name).is_file(), name
+    resumed = train(settings(data_root, run_dir, tiny_encoder_path, epochs=3),
+                    resume=True, progress=False)
+    log = [json.loads(line) for line in
+           (run_dir / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3]
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["split"] == "val"
+    assert set(metrics) >= {"strict", "paper", "mner", "triple",
+                            "per_relation"}
+
+
+def test_resume_without_state_fails_clearly(data_root, tmp_path,
+                                            tiny_encoder_path):
+    with pytest.raises(FileNotFoundError, match="cannot resume"):
+        train(settings(data_root, tmp_path / "empty", tiny_encoder_path),
+              resume=True, progress=False)
+
+
+def test_training_config_rejects_unknown_settings():
+    with pytest.raises(ValueError, match="unknown training settings"):
+        TrainingConfig.from_dict({"epochz": 3})
+    with pytest.raises(ValueError, match="device"):
+        TrainingConfig(device="tpu")
+
+
+def test_two_processes_train_the_same_model_as_one(data_root, tmp_path,
+                                                   tiny_encoder_path):
+    """torchrun with 2 CPU processes (gloo) against 1 process: the same
+    global batches, so the same loss curve and val scores."""
+    single = train(settings(data_root, tmp_path / "single",
+                            tiny_encoder_path, patience=10),
+                   progress=False)
+    config = settings(data_root, tmp_path / "ddp", tiny_encoder_path,
+                      patience=10)
+    config_path = tmp_path / "ddp.json"
+    config_path.write_text(json.dumps(config.to_dict()))
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    completed = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone",
+         "--nproc_per_node=2", "-m", "jmere_pyg.cli", "train", "--config",
+         str(config_path), "--show", "0"],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    log = [json.loads(line) for line in
+           (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
+    assert len(log) == len(single.history)
+    for ddp_epoch, one_epoch in zip(log, single.history):
+        assert ddp_epoch["loss"] == pytest.approx(one_epoch["loss"],
+                                                  rel=1e-4, abs=1e-5)
+        assert ddp_epoch["val_strict"]["f1"] == pytest.approx(
+            one_epoch["val_strict"]["f1"], abs=1e-6)
