@@ -1,4 +1,4 @@
-"""From a PyG batch of words and objects to padded per-sample alignment problems.
+"""From a PyG batch of words and objects to padded per-sample problems.
 
 Only the samples that have at least one object and one word take part in
 alignment; they are called *aligned* samples below and get consecutive
@@ -21,11 +21,13 @@ class NodeSlots:
     """The nodes of one kind (words or objects) in the padded layout.
 
     Attributes:
-        keep: bool ``[N_nodes]``, whether the node belongs to an aligned sample.
+        keep: bool ``[N_nodes]``, whether the node belongs to an aligned
+            sample.
         slot_of_node: long ``[N_nodes]``, the padded slot of every node;
             ``B' * L`` (one past the last slot) for nodes not kept.
         counts: long ``[B']``, the node count of every aligned sample.
-        starts: long ``[B']``, index of the first node of every aligned sample.
+        starts: long ``[B']``, index of the first node of every aligned
+            sample.
         mask: bool ``[B', L]``, real (``True``) or padding positions.
         size: ``L``, the largest node count among the aligned samples.
     """
@@ -39,30 +41,30 @@ class NodeSlots:
     def pad(self, x: Tensor) -> Tensor:
         """Padded per-sample values ``[B', L, *]`` (zeros at padding) from
         node values ``x [N_nodes, *]``; differentiable."""
-        num_samples = self.mask.size(0)
-        out = x.new_zeros((num_samples * self.size + 1, ) + tuple(x.shape[1:]))
+        num_samples, trailing = self.mask.size(0), tuple(x.shape[1:])
+        out = x.new_zeros((num_samples * self.size + 1, ) + trailing)
         out = out.index_copy(0, self.slot_of_node, x)
-        return out[:-1].view((num_samples, self.size) + tuple(x.shape[1:]))
+        return out[:-1].view((num_samples, self.size) + trailing)
 
     def ranges(self) -> List[Tuple[int, int]]:
         """``(start, count)`` of the nodes of every aligned sample."""
         return list(zip(self.starts.tolist(), self.counts.tolist()))
 
-    def kept_edges(self, edge_index: Tensor):
-        """The edges among kept nodes: ``(global [2, E_kept], slots [2, E_kept])``,
-        the same edges in global node indices (as in ``edge_index [2, E]``)
-        and in slot coordinates."""
-        kept = self.keep[edge_index[0]]
-        edge_index = edge_index[:, kept]
+    def kept_edges(self, edge_index: Tensor) -> Tuple[Tensor, Tensor]:
+        """The edges among kept nodes, ``[2, E_kept]`` twice: in global node
+        indices (as in ``edge_index [2, E]``) and in slot coordinates."""
+        edge_index = edge_index[:, self.keep[edge_index[0]]]
         return edge_index, self.slot_of_node[edge_index]
 
-    def uniform_mass(self, dtype: torch.dtype, padding_mass: float = 0.0) -> Tensor:
+    def uniform_mass(self, dtype: torch.dtype,
+                     padding_mass: float = 0.0) -> Tensor:
         """Uniform probability over the real nodes of every aligned sample:
         ``[B', L]``, ``padding_mass`` at padding positions, each row then
         renormalised to sum to one."""
         mass = self.mask.to(dtype) / self.counts.unsqueeze(1).to(dtype)
         if padding_mass > 0:
-            mass = torch.where(self.mask, mass, torch.full_like(mass, padding_mass))
+            mass = torch.where(self.mask, mass,
+                               torch.full_like(mass, padding_mass))
             mass = mass / mass.sum(dim=1, keepdim=True)
         return mass
 
@@ -72,11 +74,11 @@ class AlignmentLayout:
     """Which samples are aligned and where their words and objects sit.
 
     Attributes:
-        has_objects: bool ``[B]``, the aligned samples (at least one object and
-            one word).
-        sample_index: long ``[B']``, indices of the aligned samples in the batch.
-        words: :class:`NodeSlots` of the words (``N`` = ``words.size``).
-        objects: :class:`NodeSlots` of the objects (``K`` = ``objects.size``).
+        has_objects: bool ``[B]``, the aligned samples (at least one object
+            and one word).
+        sample_index: long ``[B']``, indices of the aligned samples.
+        words: :class:`NodeSlots` of the words (``N = words.size``).
+        objects: :class:`NodeSlots` of the objects (``K = objects.size``).
     """
     has_objects: Tensor
     sample_index: Tensor
@@ -127,14 +129,14 @@ def _node_slots(batch: Tensor, counts: Tensor, has_objects: Tensor,
                                sample_index.numel() * size)
     mask = (torch.arange(size, device=batch.device).unsqueeze(0)
             < aligned_counts.unsqueeze(1))
-    return NodeSlots(keep=keep, slot_of_node=slot_of_node, counts=aligned_counts,
-                     starts=start[sample_index], mask=mask,
-                     size=size)
+    return NodeSlots(keep=keep, slot_of_node=slot_of_node,
+                     counts=aligned_counts, starts=start[sample_index],
+                     mask=mask, size=size)
 
 
 class AlignmentProblem:
-    """Node features of a batch with their layout, and the padded features
-    computed once for every term that needs them.
+    """Node features of a batch with their layout, and what several terms
+    derive from them, computed once.
 
     Args:
         x_word: word features ``[N_w, F]``.
@@ -146,14 +148,17 @@ class AlignmentProblem:
 
     def __init__(self, x_word: Tensor, batch_word: Tensor, x_obj: Tensor,
                  batch_obj: Tensor, num_graphs: int):
-        if x_word.dim() != 2 or x_obj.dim() != 2 or x_word.size(1) != x_obj.size(1):
-            raise ValueError(f"x_word [N_w, F] and x_obj [N_o, F] must share F, got "
-                             f"{tuple(x_word.shape)} and {tuple(x_obj.shape)}")
+        if (x_word.dim() != 2 or x_obj.dim() != 2
+                or x_word.size(1) != x_obj.size(1)):
+            raise ValueError(
+                f"x_word [N_w, F] and x_obj [N_o, F] must share F, got "
+                f"{tuple(x_word.shape)} and {tuple(x_obj.shape)}")
         if x_word.dtype != x_obj.dtype or x_word.device != x_obj.device:
             raise ValueError("x_word and x_obj must share dtype and device")
         self.x_word, self.x_obj = x_word, x_obj
         self.num_graphs = num_graphs
-        self.layout = AlignmentLayout.from_batch(batch_word, batch_obj, num_graphs)
+        self.layout = AlignmentLayout.from_batch(batch_word, batch_obj,
+                                                 num_graphs)
         self._padded_words: Optional[Tensor] = None
         self._padded_objects: Optional[Tensor] = None
         self._word_squared_norms: Optional[Tensor] = None
@@ -166,6 +171,13 @@ class AlignmentProblem:
         return self._padded_words
 
     @property
+    def padded_objects(self) -> Tensor:
+        """``[B', K, F]``."""
+        if self._padded_objects is None:
+            self._padded_objects = self.layout.objects.pad(self.x_obj)
+        return self._padded_objects
+
+    @property
     def word_squared_norms(self) -> Tensor:
         """``[N_w]``, ``(x_word * x_word).sum(-1)``."""
         if self._word_squared_norms is None:
@@ -173,25 +185,20 @@ class AlignmentProblem:
         return self._word_squared_norms
 
     def node_cost(self) -> Tensor:
-        """Cosine distances ``[B', K, N]`` between the objects and the words of
-        every aligned sample (1 at padding)."""
-        word_norms = norms_from_squares(self.layout.words.pad(self.word_squared_norms))
+        """Cosine distances ``[B', K, N]`` between the objects and the words
+        of every aligned sample (1 at padding), without padding the word
+        features."""
+        words = self.layout.words
+        word_norms = norms_from_squares(words.pad(self.word_squared_norms))
         return grouped_cosine_distance(self.padded_objects, self.x_word,
-                                       self.layout.words.ranges(), word_norms)
-
-    @property
-    def padded_objects(self) -> Tensor:
-        """``[B', K, F]``."""
-        if self._padded_objects is None:
-            self._padded_objects = self.layout.objects.pad(self.x_obj)
-        return self._padded_objects
+                                       words.ranges(), word_norms)
 
     def empty_result(self) -> Tuple[Tensor, Tensor]:
-        """``(value [0], plan [0, 0, 0])`` for a batch without aligned samples."""
+        """``(value [0], plan [0, 0, 0])``: no aligned sample."""
         return self.x_word.new_zeros(0), self.x_word.new_zeros(0, 0, 0)
 
     def per_sample(self, values: Tensor) -> Tensor:
-        """``[B, ...]`` from per-aligned-sample ``values [B', ...]`` (zeros for
-        the other samples); differentiable."""
+        """``[B, ...]`` from per-aligned-sample ``values [B', ...]`` (zeros
+        for the other samples); differentiable."""
         out = values.new_zeros((self.num_graphs, ) + tuple(values.shape[1:]))
         return out.index_copy(0, self.layout.sample_index, values)

@@ -29,7 +29,8 @@ class TransportResult(NamedTuple):
 
 def check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
+        raise ValueError(
+            f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def check_positive(name: str, value, integer: bool = False) -> None:

@@ -1,4 +1,5 @@
-r"""Cosine distances, dense (padded per sample) and on edges only.
+r"""Cosine distances: dense (padded per sample), grouped (objects against the
+words of their sample, words unpadded) and on edges only.
 
 .. math::
     c(\mathbf{u}, \mathbf{v}) = 1 - \frac{\mathbf{u}^\top \mathbf{v}}
@@ -43,12 +44,12 @@ def cosine_distance_dense(x: Tensor, y: Tensor) -> Tensor:
 
 class _GroupedDot(torch.autograd.Function):
     """``out[p, j] = objects[p] @ x[start_p + j]`` for the nodes of every
-    sample ``p``: one matrix product per sample, writing into and reading from
-    ``[B', N, K]`` without a padded copy of ``x``."""
+    sample ``p``: one matrix product per sample, into ``[B', N, K]``, without
+    a padded copy of ``x`` in either pass."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, objects: Tensor, ranges: List[Tuple[int, int]],
-                size: int) -> Tensor:
+    def forward(ctx, x: Tensor, objects: Tensor,
+                ranges: List[Tuple[int, int]], size: int) -> Tensor:
         ctx.save_for_backward(x, objects)
         ctx.ranges = ranges
         out = x.new_zeros(objects.size(0), size, objects.size(1))
@@ -60,40 +61,44 @@ class _GroupedDot(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: Tensor):
         x, objects = ctx.saved_tensors
-        grad_x = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
-        grad_objects = torch.zeros_like(objects) if ctx.needs_input_grad[1] else None
+        need_x, need_objects = ctx.needs_input_grad[:2]
+        grad_x = torch.zeros_like(x) if need_x else None
+        grad_objects = torch.zeros_like(objects) if need_objects else None
         for position, (start, count) in enumerate(ctx.ranges):
             grad = grad_out[position, :count]
-            if grad_x is not None:
-                torch.mm(grad, objects[position], out=grad_x[start:start + count])
-            if grad_objects is not None:
-                torch.mm(grad.t(), x[start:start + count], out=grad_objects[position])
+            if need_x:
+                torch.mm(grad, objects[position],
+                         out=grad_x[start:start + count])
+            if need_objects:
+                torch.mm(grad.t(), x[start:start + count],
+                         out=grad_objects[position])
         return grad_x, grad_objects, None, None
 
 
-def grouped_cosine_distance(objects: Tensor, x: Tensor, ranges: List[Tuple[int, int]],
+def grouped_cosine_distance(objects: Tensor, x: Tensor,
+                            ranges: List[Tuple[int, int]],
                             x_norms: Tensor) -> Tensor:
     """Cosine distances between the padded objects of every sample and its
-    nodes in ``x``, without padding ``x``.
+    rows of ``x``, without padding ``x``.
 
     Args:
         objects: ``[B', K, F]``, zero-padded.
-        x: ``[N_x, F]``; sample ``p`` owns rows ``start_p .. start_p + count_p``.
+        x: ``[N_x, F]``; sample ``p`` owns ``count_p`` rows from ``start_p``.
         ranges: ``(start_p, count_p)`` per sample.
-        x_norms: ``[B', N]``, the norms of the rows of ``x`` clamped at
+        x_norms: ``[B', N]``, the norms of those rows clamped at
             ``NORM_EPS``, padded.
 
     Returns:
         ``[B', K, N]``.
     """
-    dots = _GroupedDot.apply(x, objects, ranges, x_norms.size(1)).transpose(1, 2)
+    dots = _GroupedDot.apply(x, objects, ranges, x_norms.size(1))
     norms = _norms(objects).unsqueeze(2) * x_norms.unsqueeze(1)
-    return 1.0 - dots / norms
+    return 1.0 - dots.transpose(1, 2) / norms
 
 
 class _EdgeDot(torch.autograd.Function):
-    """``out[e] = <x[source[e]], x[target[e]]>`` computed in chunks of edges,
-    so that neither pass holds ``[E, F]`` gathered features."""
+    """``out[e] = <x[source[e]], x[target[e]]>`` computed in chunks of
+    edges, so that neither pass holds ``[E, F]`` gathered features."""
 
     @staticmethod
     def forward(ctx, x: Tensor, source: Tensor, target: Tensor) -> Tensor:
@@ -124,7 +129,8 @@ def _chunks(num_edges: int, num_features: int):
 
 def edge_cosine_distance(x: Tensor, edge_index: Tensor,
                          squared_norms: Optional[Tensor] = None) -> Tensor:
-    """Cosine distances between the end points of every edge, and only those.
+    """Cosine distances between the end points of every edge, and only
+    those.
 
     Each unordered node pair is computed once (an undirected graph stores
     both directions) and self loops come from the squared norms. Memory is
@@ -141,7 +147,8 @@ def edge_cosine_distance(x: Tensor, edge_index: Tensor,
     """
     source, target = edge_index[0], edge_index[1]
     num_nodes = x.size(0)
-    low, high = torch.minimum(source, target), torch.maximum(source, target)
+    low = torch.minimum(source, target)
+    high = torch.maximum(source, target)
     loop = low == high
     pairs, pair_of_edge = torch.unique(low[~loop] * num_nodes + high[~loop],
                                        return_inverse=True)

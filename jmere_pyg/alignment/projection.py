@@ -15,11 +15,12 @@ PADDING_LOGIT = -1e30
 def entropic_projection(logits: Tensor, object_mass: Tensor, word_mass: Tensor,
                         pair_mask: Tensor, iterations: int,
                         differentiable: bool) -> Tuple[Tensor, Tensor]:
-    r"""The plan closest to :math:`\exp(\text{logits})` in KL divergence with
-    the given marginals,
+    r"""The plan closest to :math:`\exp(\mathbf{L})` (``L = logits``) in KL
+    divergence with the given marginals,
 
     .. math::
-        \mathbf{T} = \mathop{\arg\min}_{\mathbf{T} \in \Pi(\mathbf{a}, \mathbf{b})}
+        \mathbf{T} = \mathop{\arg\min}_{\mathbf{T} \in
+        \Pi(\mathbf{a}, \mathbf{b})}
         \mathrm{KL}(\mathbf{T} \,\|\, \exp(\mathbf{L})),
 
     by ``iterations`` log-domain Sinkhorn iterations
@@ -38,7 +39,8 @@ def entropic_projection(logits: Tensor, object_mass: Tensor, word_mass: Tensor,
     Returns:
         ``(plan, log_plan)``, both ``[B', K, N]``.
     """
-    logits = torch.where(pair_mask, logits, torch.full_like(logits, PADDING_LOGIT))
+    logits = torch.where(pair_mask, logits,
+                         torch.full_like(logits, PADDING_LOGIT))
     result = ot.batch.bregman_log_projection_batch(
         logits, object_mass, word_mass, max_iter=iterations, tol=0.0,
         grad="autodiff" if differentiable else "detach")

@@ -1,51 +1,54 @@
 r"""Our batched gather/scatter kernel for the adjacency-restricted
 Gromov-Wasserstein objective over the edge lists of a whole PyG batch.
 
-For one sample with transport plan :math:`\mathbf{T} \in \mathbb{R}^{k \times n}`
-(objects x words), object edges :math:`E_I` with costs :math:`c^I_e` and word
-edges :math:`E_T` with costs :math:`c^T_f`, the objective is
+For one sample with transport plan :math:`\mathbf{T} \in \mathbb{R}^{k
+\times n}` (objects x words), object edges :math:`E_I` with costs
+:math:`c^I_e` and word edges :math:`E_T` with costs :math:`c^T_f`, the
+objective is
 
 .. math::
-    \mathcal{E}(\mathbf{T}) = \sum_{e = (i, i') \in E_I} \sum_{f = (j, j') \in E_T}
-    (c^I_e - c^T_f)^2 \, T_{ij} T_{i'j'}
-    = \sum_{c=1}^{3} \langle \mathbf{T}, \mathbf{X}_c \mathbf{T} \mathbf{Y}_c^\top \rangle
+    \mathcal{E}(\mathbf{T})
+    = \sum_{e = (i, i') \in E_I} \sum_{f = (j, j') \in E_T}
+      (c^I_e - c^T_f)^2 \, T_{ij} T_{i'j'}
+    = \sum_{c=1}^{3} \langle \mathbf{T},
+      \mathbf{X}_c \mathbf{T} \mathbf{Y}_c^\top \rangle
 
 with :math:`\mathbf{X}_c` supported on :math:`E_I` carrying
-:math:`((c^I)^2, 1, -2 c^I)` and :math:`\mathbf{Y}_c` supported on :math:`E_T`
-carrying :math:`(1, (c^T)^2, c^T)`. Every product :math:`\mathbf{X} \mathbf{T}
-\mathbf{Y}^\top` is two sparse-times-dense products over the edge lists:
-a gather of plan rows at the edges' columns and a segment sum at their rows,
+:math:`((c^I)^2, 1, -2 c^I)` and :math:`\mathbf{Y}_c` supported on
+:math:`E_T` carrying :math:`(1, (c^T)^2, c^T)`. Every product
+:math:`\mathbf{X} \mathbf{T} \mathbf{Y}^\top` is two sparse-times-dense
+products over the edge lists, a gather of plan rows at the edges' columns
+and a segment sum (``torch_scatter.segment_csr``) at their rows:
 ``O(k |E_T| + n |E_I|)`` work and memory per sample, never an ``n x n`` or
 ``k x k`` matrix. All samples are processed at once in the padded slot layout
 of :class:`~jmere_pyg.alignment.batching.AlignmentLayout`; CPU and CUDA.
 
-Its gradient is :math:`\sum_c \mathbf{X}_c \mathbf{T} \mathbf{Y}_c^\top +
-\mathbf{X}_c^\top \mathbf{T} \mathbf{Y}_c`, which folds into a single product when
-either graph is symmetric (the usual case: undirected graphs stored with both
-directions).
+The gradient in the plan, :math:`\sum_c \mathbf{X}_c \mathbf{T}
+\mathbf{Y}_c^\top + \mathbf{X}_c^\top \mathbf{T} \mathbf{Y}_c`, folds into a
+single product when either graph is symmetric (the usual case: undirected
+graphs stored with both directions).
 """
 import bisect
-from typing import Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
 from torch_scatter import segment_csr
 
-
-def object_edge_channels(cost: Tensor) -> Tensor:
-    """The three object-side weights ``[E_I, 3]``: ``(c^2, 1, -2 c)``."""
-    return torch.stack([cost * cost, torch.ones_like(cost), -2.0 * cost], dim=1)
-
-
-def word_edge_channels(cost: Tensor) -> Tensor:
-    """The three word-side weights ``[E_T, 3]``: ``(1, c^2, c)``."""
-    return torch.stack([torch.ones_like(cost), cost * cost, cost], dim=1)
-
-
 #: On CPU, edges are processed in blocks of rows whose messages hold at most
 #: this many entries, so that temporaries stay in cache instead of being
 #: allocated (and page-faulted) at full size; CUDA uses one block.
 CPU_MESSAGE_BLOCK = 1 << 19
+
+
+def object_edge_channels(cost: Tensor) -> Tensor:
+    """The three object-side weights ``[E_I, 3]``: ``(c^2, 1, -2 c)``."""
+    return torch.stack([cost * cost, torch.ones_like(cost), -2.0 * cost], 1)
+
+
+def word_edge_channels(cost: Tensor) -> Tensor:
+    """The three word-side weights ``[E_T, 3]``: ``(1, c^2, c)``."""
+    return torch.stack([torch.ones_like(cost), cost * cost, cost], 1)
 
 
 class EdgeList:
@@ -55,7 +58,7 @@ class EdgeList:
     Args:
         row: long ``[E]``.
         col: long ``[E]``.
-        weight_index: long ``[E]``, which weight (index into a per-edge weight
+        weight_index: long ``[E]``, which weight (row of a per-edge weight
             tensor) each entry carries.
         num_rows: number of slots.
     """
@@ -67,8 +70,9 @@ class EdgeList:
         self.weight_index = weight_index[order]
         counts = torch.bincount(row, minlength=num_rows)
         self.ptr = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
-        self._host_ptr = self.ptr.tolist() if self.ptr.device.type == "cpu" else None
-        self._blocks = {}
+        self._host_ptr: Optional[List[int]] = (
+            self.ptr.tolist() if self.ptr.device.type == "cpu" else None)
+        self._blocks: Dict[int, List[Tuple[int, int]]] = {}
 
     def matmul(self, rows: Tensor, weights: Tensor, contract: bool) -> Tensor:
         """``A_c @ rows`` for every weight channel ``c``.
@@ -82,10 +86,10 @@ class EdgeList:
                 (``[num_rows, C, F]``).
         """
         edge_weights = weights[self.weight_index]
-        message_size = weights.size(1) * rows.size(-1)
-        outputs = [
-            self._block(rows, edge_weights, contract, *block)
-            for block in self.blocks(max(1, CPU_MESSAGE_BLOCK // message_size))]
+        edges_per_block = max(
+            1, CPU_MESSAGE_BLOCK // (weights.size(1) * rows.size(-1)))
+        outputs = [self._block(rows, edge_weights, contract, start, end)
+                   for start, end in self.blocks(edges_per_block)]
         return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
 
     def _block(self, rows: Tensor, edge_weights: Tensor, contract: bool,
@@ -94,25 +98,28 @@ class EdgeList:
         if self._host_ptr is None:
             edge_start, edge_end = 0, self.col.numel()
         else:
-            edge_start, edge_end = self._host_ptr[row_start], self._host_ptr[row_end]
+            edge_start = self._host_ptr[row_start]
+            edge_end = self._host_ptr[row_end]
         gathered = rows.index_select(0, self.col[edge_start:edge_end])
         block_weights = edge_weights[edge_start:edge_end]
         if contract:
-            messages = torch.bmm(block_weights.unsqueeze(1), gathered).squeeze(1)
+            messages = torch.bmm(block_weights.unsqueeze(1), gathered)
+            messages = messages.squeeze(1)
         else:
             messages = block_weights.unsqueeze(2) * gathered.unsqueeze(1)
         return segment_csr(messages, ptr - edge_start, reduce="sum")
 
-    def blocks(self, edges_per_block: int):
-        """Row ranges ``(start, end)`` holding about ``edges_per_block`` edges
-        each (one range on CUDA)."""
+    def blocks(self, edges_per_block: int) -> List[Tuple[int, int]]:
+        """Row ranges ``(start, end)`` holding about ``edges_per_block``
+        edges each (one range on CUDA)."""
         num_rows = self.ptr.numel() - 1
         if self._host_ptr is None:
             return [(0, num_rows)]
         if edges_per_block not in self._blocks:
             ptr, blocks, start = self._host_ptr, [], 0
             while start < num_rows:
-                end = bisect.bisect_right(ptr, ptr[start] + edges_per_block, start + 1) - 1
+                end = bisect.bisect_right(ptr, ptr[start] + edges_per_block,
+                                          start + 1) - 1
                 end = min(max(end, start + 1), num_rows)
                 blocks.append((start, end))
                 start = end
@@ -132,28 +139,32 @@ class Adjacency:
     def __init__(self, edge_index: Tensor, num_slots: int):
         self.source, self.target = edge_index[0], edge_index[1]
         self.num_slots = num_slots
-        identity = torch.arange(self.source.numel(), device=self.source.device)
-        self.matrix = EdgeList(self.source, self.target, identity, num_slots)
+        self.matrix = EdgeList(self.source, self.target, self._identity(),
+                               num_slots)
         self.symmetric = _is_symmetric(self.source, self.target, num_slots)
         self._transpose: Optional[EdgeList] = None
         self._union: Optional[EdgeList] = None
 
+    def _identity(self) -> Tensor:
+        return torch.arange(self.source.numel(), device=self.source.device)
+
     @property
     def transpose(self) -> EdgeList:
+        """``A^T``."""
         if self._transpose is None:
-            identity = torch.arange(self.source.numel(), device=self.source.device)
-            self._transpose = EdgeList(self.target, self.source, identity,
-                                       self.num_slots)
+            self._transpose = EdgeList(self.target, self.source,
+                                       self._identity(), self.num_slots)
         return self._transpose
 
     @property
     def union(self) -> EdgeList:
         """``A + A^T``."""
         if self._union is None:
-            identity = torch.arange(self.source.numel(), device=self.source.device)
+            identity = self._identity()
             self._union = EdgeList(torch.cat([self.source, self.target]),
                                    torch.cat([self.target, self.source]),
-                                   torch.cat([identity, identity]), self.num_slots)
+                                   torch.cat([identity, identity]),
+                                   self.num_slots)
         return self._union
 
 
@@ -178,9 +189,9 @@ class RestrictedGromovKernel:
         num_words: ``N``.
 
     Shapes:
-        plans ``[B', K, N]``; object edge weights ``[E_I, 3]``
-        (:func:`object_edge_channels`), word edge weights ``[E_T, 3]``
-        (:func:`word_edge_channels`).
+        plans ``[B', K, N]``; object edge weights ``[E_I, C]`` (e.g.
+        :func:`object_edge_channels`), word edge weights ``[E_T, C]`` (e.g.
+        :func:`word_edge_channels`).
     """
 
     def __init__(self, object_edges: Tensor, word_edges: Tensor,
@@ -189,22 +200,36 @@ class RestrictedGromovKernel:
         self.objects = Adjacency(object_edges, num_samples * num_objects)
         self.words = Adjacency(word_edges, num_samples * num_words)
 
-    def _word_side(self, plan: Tensor, matrix: EdgeList, weights: Tensor) -> Tensor:
+    def _object_major(self, plan: Tensor) -> Tensor:
+        """``[B' K, N]``."""
+        num_samples, num_objects, num_words = self.shape
+        return plan.reshape(num_samples * num_objects, num_words)
+
+    def _word_major(self, plan: Tensor) -> Tensor:
+        """``[B' N, K]``."""
+        num_samples, num_objects, num_words = self.shape
+        return plan.transpose(1, 2).reshape(num_samples * num_words,
+                                            num_objects)
+
+    def _word_side(self, plan: Tensor, matrix: EdgeList,
+                   weights: Tensor) -> Tensor:
         """``T Y_c^T`` for every channel, object-major ``[B' K, C, N]``."""
         num_samples, num_objects, num_words = self.shape
-        word_major = plan.transpose(1, 2).reshape(num_samples * num_words, num_objects)
-        product = matrix.matmul(word_major, weights, contract=False)
+        product = matrix.matmul(self._word_major(plan), weights,
+                                contract=False)
         product = product.view(num_samples, num_words, -1, num_objects)
-        return product.permute(0, 3, 2, 1).reshape(num_samples * num_objects, -1,
-                                                   num_words)
+        return product.permute(0, 3, 2, 1).reshape(
+            num_samples * num_objects, -1, num_words)
 
-    def _object_side(self, rows: Tensor, matrix: EdgeList, weights: Tensor) -> Tensor:
+    def _object_side(self, rows: Tensor, matrix: EdgeList,
+                     weights: Tensor) -> Tensor:
         """``sum_c X_c rows_c`` as ``[B', K, N]``."""
         return matrix.matmul(rows, weights, contract=True).view(self.shape)
 
     def product(self, plan: Tensor, object_weights: Tensor,
                 word_weights: Tensor) -> Tensor:
-        """``sum_c X_c T Y_c^T``, ``[B', K, N]``; differentiable in all inputs."""
+        """``sum_c X_c T Y_c^T``, ``[B', K, N]``; differentiable in all
+        inputs."""
         rows = self._word_side(plan, self.words.matrix, word_weights)
         return self._object_side(rows, self.objects.matrix, object_weights)
 
@@ -213,23 +238,25 @@ class RestrictedGromovKernel:
         """Gradient of the objective in the plan, ``[B', K, N]``:
         ``sum_c X_c T Y_c^T + X_c^T T Y_c``."""
         objects, words = self.objects, self.words
-        if words.symmetric:
+        if words.symmetric:  # (X + X^T) T Y^T
             rows = self._word_side(plan, words.matrix, word_weights)
             if objects.symmetric:
-                return 2.0 * self._object_side(rows, objects.matrix, object_weights)
+                return 2.0 * self._object_side(rows, objects.matrix,
+                                               object_weights)
             return self._object_side(rows, objects.union, object_weights)
-        if objects.symmetric:
+        if objects.symmetric:  # X T (Y + Y^T)^T
             rows = self._word_side(plan, words.union, word_weights)
             return self._object_side(rows, objects.matrix, object_weights)
         forward = self._object_side(
-            self._word_side(plan, words.matrix, word_weights), objects.matrix,
-            object_weights)
+            self._word_side(plan, words.matrix, word_weights),
+            objects.matrix, object_weights)
         backward = self._object_side(
             self._word_side(plan, words.transpose, word_weights),
             objects.transpose, object_weights)
         return forward + backward
 
-    def value(self, plan: Tensor, object_cost: Tensor, word_cost: Tensor) -> Tensor:
+    def value(self, plan: Tensor, object_cost: Tensor,
+              word_cost: Tensor) -> Tensor:
         """The objective per sample ``[B']``, differentiable in the plan and
         the edge costs (``[E_I]``, ``[E_T]``)."""
         product = self.product(plan, object_edge_channels(object_cost),
@@ -254,36 +281,41 @@ class RestrictedGromovKernel:
         num_samples, num_objects, num_words = self.shape
         plan = plan.detach()
         with torch.no_grad():
-            object_stats = self._object_edge_statistics(plan, word_cost.detach())
-            word_stats = self._word_edge_statistics(plan, object_cost.detach())
+            object_stats = self._object_edge_statistics(plan,
+                                                        word_cost.detach())
+            word_stats = self._word_edge_statistics(plan,
+                                                    object_cost.detach())
         per_object_edge = (object_cost * object_cost * object_stats[:, 0]
                            - 2.0 * (object_cost - object_cost.detach())
                            * object_stats[:, 1])
         per_word_edge = (word_cost * word_cost * word_stats[:, 0]
                          - 2.0 * word_cost * word_stats[:, 1])
         value = plan.new_zeros(num_samples)
-        value = value.index_add(0, self.objects.source // num_objects, per_object_edge)
-        return value.index_add(0, self.words.source // num_words, per_word_edge)
+        value = value.index_add(0, self.objects.source // num_objects,
+                                per_object_edge)
+        return value.index_add(0, self.words.source // num_words,
+                               per_word_edge)
 
-    def _object_edge_statistics(self, plan: Tensor, word_cost: Tensor) -> Tensor:
+    def _object_edge_statistics(self, plan: Tensor,
+                                word_cost: Tensor) -> Tensor:
         """``[E_I, 2]``: ``S^0_e, S^1_e = sum_f W_ef (1, c^T_f)``."""
-        num_samples, num_objects, num_words = self.shape
-        weights = torch.stack([torch.ones_like(word_cost), word_cost], dim=1)
+        weights = torch.stack([torch.ones_like(word_cost), word_cost], 1)
         rows = self._word_side(plan, self.words.matrix, weights)
-        object_major = plan.reshape(num_samples * num_objects, num_words)
-        return _paired_dots(object_major, self.objects.source, rows, self.objects.target)
+        return _paired_dots(self._object_major(plan), self.objects.source,
+                            rows, self.objects.target)
 
-    def _word_edge_statistics(self, plan: Tensor, object_cost: Tensor) -> Tensor:
+    def _word_edge_statistics(self, plan: Tensor,
+                              object_cost: Tensor) -> Tensor:
         """``[E_T, 2]``: ``R^0_f, R^1_f = sum_e W_ef (1, c^I_e)``."""
         num_samples, num_objects, num_words = self.shape
-        weights = torch.stack([torch.ones_like(object_cost), object_cost], dim=1)
-        object_major = plan.reshape(num_samples * num_objects, num_words)
-        rows = self.objects.matrix.matmul(object_major, weights, contract=False)
+        weights = torch.stack([torch.ones_like(object_cost), object_cost], 1)
+        rows = self.objects.matrix.matmul(self._object_major(plan), weights,
+                                          contract=False)
         rows = rows.view(num_samples, num_objects, 2, num_words)
-        word_rows = rows.permute(0, 3, 2, 1).reshape(num_samples * num_words, 2,
-                                                     num_objects)
-        word_major = plan.transpose(1, 2).reshape(num_samples * num_words, num_objects)
-        return _paired_dots(word_major, self.words.source, word_rows, self.words.target)
+        word_rows = rows.permute(0, 3, 2, 1).reshape(
+            num_samples * num_words, 2, num_objects)
+        return _paired_dots(self._word_major(plan), self.words.source,
+                            word_rows, self.words.target)
 
 
 def _paired_dots(left: Tensor, left_index: Tensor, right: Tensor,
@@ -292,13 +324,13 @@ def _paired_dots(left: Tensor, left_index: Tensor, right: Tensor,
     ``[E, C]`` from ``left [R, F]`` and ``right [R', C, F]``, in blocks of
     edges on CPU (see :data:`CPU_MESSAGE_BLOCK`)."""
     num_edges = left_index.numel()
-    step = num_edges
+    step = max(1, num_edges)
     if left.device.type == "cpu":
         step = max(1, CPU_MESSAGE_BLOCK // (right.size(1) * right.size(2)))
     out = left.new_empty(num_edges, right.size(1))
     for start in range(0, num_edges, step):
         stop = min(start + step, num_edges)
         gathered = right.index_select(0, right_index[start:stop])
-        out[start:stop] = torch.bmm(
-            gathered, left.index_select(0, left_index[start:stop]).unsqueeze(2)).squeeze(2)
+        own = left.index_select(0, left_index[start:stop]).unsqueeze(2)
+        out[start:stop] = torch.bmm(gathered, own).squeeze(2)
     return out

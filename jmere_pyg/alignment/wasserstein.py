@@ -1,16 +1,20 @@
-r"""Node term :math:`D_{wd}` (eq. 5): entropic optimal transport between the
-objects and the words of every sample, with POT's batched Sinkhorn solver."""
+r"""Node term :math:`D_{wd}` (eq. 5): entropic optimal transport between
+the objects and the words of every sample, with POT's batched Sinkhorn."""
+from typing import Tuple
+
 import torch
 from torch import Tensor
 
 from .batching import AlignmentProblem
-from .common import GRAD_MODES, TransportResult, check_choice, check_positive
+from .common import (GRAD_MODES, TransportResult, check_choice,
+                     check_positive)
 from .projection import entropic_projection
 
 
-def solve_wasserstein(problem: AlignmentProblem, reg: float, iterations: int,
-                      grad: str):
-    """The node term of the aligned samples: ``(value [B'], plan [B', K, N])``."""
+def solve_wasserstein(problem: AlignmentProblem, reg: float,
+                      iterations: int, grad: str) -> Tuple[Tensor, Tensor]:
+    """The node term of the aligned samples: ``value [B']``,
+    ``plan [B', K, N]``."""
     if problem.layout.num_aligned == 0:
         return problem.empty_result()
     cost = problem.node_cost()
@@ -25,8 +29,8 @@ def solve_wasserstein(problem: AlignmentProblem, reg: float, iterations: int,
 
 
 def wasserstein_distance(x_word: Tensor, batch_word: Tensor, x_obj: Tensor,
-                         batch_obj: Tensor, num_graphs: int, *, reg: float = 0.1,
-                         iterations: int = 20,
+                         batch_obj: Tensor, num_graphs: int, *,
+                         reg: float = 0.1, iterations: int = 20,
                          grad: str = "envelope") -> TransportResult:
     r"""Entropic Wasserstein distance between the objects and the words of
     every sample (eq. 5 of the EEGA paper):
@@ -39,12 +43,12 @@ def wasserstein_distance(x_word: Tensor, batch_word: Tensor, x_obj: Tensor,
         M_{ij} = 1 - \cos(\mathbf{h}^I_i, \mathbf{h}^T_j)
 
     with :math:`\mathbf{a}` uniform over the sample's objects and
-    :math:`\mathbf{b}` uniform over its words. Solved for all samples at once
-    by POT's batched log-domain Sinkhorn
+    :math:`\mathbf{b}` uniform over its words. Solved for all samples at
+    once by POT's batched log-domain Sinkhorn
     (``ot.batch.bregman_log_projection_batch`` on the logits
-    :math:`-\mathbf{M} / \epsilon`, as ``ot.batch.solve_batch`` does) on padded
-    ``[B', K, N]`` problems where padding carries zero mass (exact, see
-    :func:`~jmere_pyg.alignment.projection.entropic_projection`).
+    :math:`-\mathbf{M} / \epsilon`, as ``ot.batch.solve_batch`` does) on
+    padded ``[B', K, N]`` problems where padding carries zero mass (exact,
+    see :func:`~jmere_pyg.alignment.projection.entropic_projection`).
 
     Args:
         x_word: word features ``[N_w, F]``.
@@ -65,8 +69,11 @@ def wasserstein_distance(x_word: Tensor, batch_word: Tensor, x_obj: Tensor,
     check_positive("reg", reg)
     check_positive("iterations", iterations, integer=True)
     check_choice("grad", grad, GRAD_MODES)
-    problem = AlignmentProblem(x_word, batch_word, x_obj, batch_obj, num_graphs)
-    with torch.set_grad_enabled(torch.is_grad_enabled() and grad != "detach"):
+    problem = AlignmentProblem(x_word, batch_word, x_obj, batch_obj,
+                               num_graphs)
+    with torch.set_grad_enabled(torch.is_grad_enabled()
+                                and grad != "detach"):
         value, plan = solve_wasserstein(problem, reg, iterations, grad)
-    return TransportResult(problem.per_sample(value), problem.per_sample(plan),
+    return TransportResult(problem.per_sample(value),
+                           problem.per_sample(plan),
                            problem.layout.has_objects)

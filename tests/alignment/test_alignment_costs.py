@@ -2,20 +2,28 @@ import pytest
 import torch
 
 from jmere_pyg.alignment import costs
-from jmere_pyg.alignment.costs import (cosine_distance_dense, edge_cosine_distance,
+from jmere_pyg.alignment.costs import (cosine_distance_dense,
+                                       edge_cosine_distance,
                                        grouped_cosine_distance)
 
 
 def test_cosine_distance_dense():
     x = torch.tensor([[[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]])
     distance = cosine_distance_dense(x, x)
-    expected = torch.tensor([[[0.0, 1 - 2**-0.5, 1.0], [1 - 2**-0.5, 0.0, 1.0],
+    half = 1 - 2**-0.5
+    expected = torch.tensor([[[0.0, half, 1.0], [half, 0.0, 1.0],
                               [1.0, 1.0, 1.0]]])
     assert torch.allclose(distance, expected, atol=1e-6)
 
 
+def dense_entries(x, edge_index):
+    dense = cosine_distance_dense(x[None], x[None])[0]
+    return dense[edge_index[0], edge_index[1]]
+
+
 @pytest.mark.parametrize("chunk_elements", [costs.EDGE_CHUNK_ELEMENTS, 8])
-def test_edge_cosine_distance_equals_dense_entries(monkeypatch, chunk_elements):
+def test_edge_cosine_distance_equals_dense_entries(monkeypatch,
+                                                    chunk_elements):
     monkeypatch.setattr(costs, "EDGE_CHUNK_ELEMENTS", chunk_elements)
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(7, 5, dtype=torch.float64, generator=generator)
@@ -23,16 +31,16 @@ def test_edge_cosine_distance_equals_dense_entries(monkeypatch, chunk_elements):
     # Both directions, self loops, a duplicate edge.
     edge_index = torch.tensor([[0, 1, 2, 2, 3, 3, 4, 5, 6, 6, 0],
                                [1, 0, 2, 3, 2, 3, 6, 5, 4, 6, 1]])
-    expected = cosine_distance_dense(x[None], x[None])[0][edge_index[0], edge_index[1]]
-    assert torch.allclose(edge_cosine_distance(x, edge_index), expected)
-    assert edge_cosine_distance(x, edge_index)[4].item() == pytest.approx(1.0)
+    distance = edge_cosine_distance(x, edge_index)
+    assert torch.allclose(distance, dense_entries(x, edge_index))
+    assert distance[5].item() == pytest.approx(1.0)
 
     x.requires_grad_()
-    weights = torch.rand(edge_index.size(1), dtype=torch.float64, generator=generator)
+    weights = torch.rand(edge_index.size(1), dtype=torch.float64,
+                         generator=generator)
     (edge_cosine_distance(x, edge_index) * weights).sum().backward()
     sparse_grad, x.grad = x.grad, None
-    dense = cosine_distance_dense(x[None], x[None])[0][edge_index[0], edge_index[1]]
-    (dense * weights).sum().backward()
+    (dense_entries(x, edge_index) * weights).sum().backward()
     assert torch.isfinite(sparse_grad).all()
     assert torch.allclose(sparse_grad, x.grad)
 
@@ -40,12 +48,14 @@ def test_edge_cosine_distance_equals_dense_entries(monkeypatch, chunk_elements):
 def test_edge_cosine_distance_gradcheck():
     x = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
     edge_index = torch.tensor([[0, 1, 1, 2, 4, 4], [1, 0, 3, 2, 0, 4]])
-    assert torch.autograd.gradcheck(lambda x: edge_cosine_distance(x, edge_index), (x, ))
+    assert torch.autograd.gradcheck(
+        lambda x: edge_cosine_distance(x, edge_index), (x, ))
 
 
 def test_grouped_cosine_distance():
     generator = torch.Generator().manual_seed(1)
-    x = torch.randn(9, 4, dtype=torch.float64, generator=generator, requires_grad=True)
+    x = torch.randn(9, 4, dtype=torch.float64, generator=generator,
+                    requires_grad=True)
     objects = torch.randn(2, 3, 4, dtype=torch.float64, generator=generator,
                           requires_grad=True)
     ranges = [(0, 4), (6, 3)]  # rows 4 and 5 belong to no sample
@@ -55,4 +65,5 @@ def test_grouped_cosine_distance():
     grouped = grouped_cosine_distance(objects, x, ranges, norms)
     assert torch.allclose(grouped, cosine_distance_dense(objects, padded))
     assert torch.autograd.gradcheck(
-        lambda x, o: grouped_cosine_distance(o, x, ranges, norms.detach()), (x, objects))
+        lambda x, o: grouped_cosine_distance(o, x, ranges, norms.detach()),
+        (x, objects))

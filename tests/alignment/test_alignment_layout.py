@@ -6,7 +6,8 @@ from jmere_pyg.alignment.costs import cosine_distance_dense
 
 def test_layout_keeps_samples_with_objects_and_words():
     batch_word = torch.tensor([0, 0, 1, 1, 1, 2, 3, 3])
-    batch_obj = torch.tensor([0, 2, 2, 3, 4])  # sample 1: no object; 4: no word
+    # Sample 1 has no object, sample 4 no word.
+    batch_obj = torch.tensor([0, 2, 2, 3, 4])
     layout = AlignmentLayout.from_batch(batch_word, batch_obj, num_graphs=5)
     assert layout.has_objects.tolist() == [True, False, True, True, False]
     assert layout.sample_index.tolist() == [0, 2, 3]
@@ -51,7 +52,8 @@ def test_problem_node_cost_matches_padded_dense_cost(mixed_batch):
     problem = AlignmentProblem(mixed_batch.x_word, mixed_batch.batch_word,
                                mixed_batch.x_obj, mixed_batch.batch_obj,
                                mixed_batch.num_graphs)
-    expected = cosine_distance_dense(problem.padded_objects, problem.padded_words)
+    expected = cosine_distance_dense(problem.padded_objects,
+                                     problem.padded_words)
     assert torch.allclose(problem.node_cost(), expected)
     values = torch.arange(4.0).unsqueeze(1)
     per_sample = problem.per_sample(values)

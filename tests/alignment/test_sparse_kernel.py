@@ -2,16 +2,19 @@ import pytest
 import torch
 
 from jmere_pyg.alignment import sparse_kernel
-from jmere_pyg.alignment.sparse_kernel import (EdgeList, RestrictedGromovKernel,
+from jmere_pyg.alignment.sparse_kernel import (EdgeList,
+                                               RestrictedGromovKernel,
                                                object_edge_channels,
                                                word_edge_channels)
 
 
 def dense_matrices(row, col, weights, num_rows):
     """``[C, num_rows, num_rows]`` with duplicates summed."""
-    dense = torch.zeros(weights.size(1), num_rows, num_rows, dtype=weights.dtype)
+    dense = torch.zeros(weights.size(1), num_rows, num_rows,
+                        dtype=weights.dtype)
     for channel in range(weights.size(1)):
-        dense[channel].index_put_((row, col), weights[:, channel], accumulate=True)
+        dense[channel].index_put_((row, col), weights[:, channel],
+                                  accumulate=True)
     return dense
 
 
@@ -20,9 +23,11 @@ def test_edge_list_matmul_equals_dense(monkeypatch, block):
     monkeypatch.setattr(sparse_kernel, "CPU_MESSAGE_BLOCK", block)
     generator = torch.Generator().manual_seed(0)
     num_rows, num_edges = 9, 25
-    row = torch.randint(0, num_rows - 1, (num_edges, ), generator=generator)  # last row empty
+    # The last row has no edge.
+    row = torch.randint(0, num_rows - 1, (num_edges, ), generator=generator)
     col = torch.randint(0, num_rows, (num_edges, ), generator=generator)
-    weights = torch.randn(num_edges, 3, dtype=torch.float64, generator=generator)
+    weights = torch.randn(num_edges, 3, dtype=torch.float64,
+                          generator=generator)
     edges = EdgeList(row, col, torch.arange(num_edges), num_rows)
     dense = dense_matrices(row, col, weights, num_rows)
 
@@ -30,9 +35,11 @@ def test_edge_list_matmul_equals_dense(monkeypatch, block):
     expanded = edges.matmul(rows, weights, contract=False)
     assert torch.allclose(expanded, (dense @ rows).transpose(0, 1))
 
-    channel_rows = torch.randn(num_rows, 3, 4, dtype=torch.float64, generator=generator)
+    channel_rows = torch.randn(num_rows, 3, 4, dtype=torch.float64,
+                               generator=generator)
     contracted = edges.matmul(channel_rows, weights, contract=True)
-    assert torch.allclose(contracted, (dense @ channel_rows.transpose(0, 1)).sum(0))
+    expected = (dense @ channel_rows.transpose(0, 1)).sum(0)
+    assert torch.allclose(contracted, expected)
 
 
 def test_edge_list_without_edges():
@@ -42,37 +49,46 @@ def test_edge_list_without_edges():
     assert out.shape == (3, 3, 2) and (out == 0).all()
 
 
+def random_edges(generator, num_samples, size, count, directed):
+    source = torch.randint(0, size, (num_samples, count), generator=generator)
+    target = torch.randint(0, size, (num_samples, count), generator=generator)
+    offset = (torch.arange(num_samples) * size).unsqueeze(1)
+    edge_index = torch.stack([(source + offset).flatten(),
+                              (target + offset).flatten()])
+    if directed:
+        return edge_index
+    return torch.cat([edge_index, edge_index.flip(0)], 1)
+
+
+def random_costs(generator, num_edges, directed):
+    """Costs of a symmetric edge list are symmetric."""
+    if directed:
+        return torch.rand(num_edges, dtype=torch.float64, generator=generator)
+    half = torch.rand(num_edges // 2, dtype=torch.float64,
+                      generator=generator)
+    return torch.cat([half, half])
+
+
 def random_problem(directed_objects, directed_words, seed=0):
     """Two samples in slot coordinates: K = 3 objects, N = 4 words."""
     generator = torch.Generator().manual_seed(seed)
     num_samples, num_objects, num_words = 2, 3, 4
-
-    def edges(size, count, directed):
-        source = torch.randint(0, size, (num_samples, count), generator=generator)
-        target = torch.randint(0, size, (num_samples, count), generator=generator)
-        offset = (torch.arange(num_samples) * size).unsqueeze(1)
-        edge_index = torch.stack([(source + offset).flatten(), (target + offset).flatten()])
-        return edge_index if directed else torch.cat([edge_index, edge_index.flip(0)], 1)
-
-    object_edges = edges(num_objects, 4, directed_objects)
-    word_edges = edges(num_words, 5, directed_words)
+    object_edges = random_edges(generator, num_samples, num_objects, 4,
+                                directed_objects)
+    word_edges = random_edges(generator, num_samples, num_words, 5,
+                              directed_words)
     kernel = RestrictedGromovKernel(object_edges, word_edges, num_samples,
                                     num_objects, num_words)
-    object_cost = torch.rand(object_edges.size(1), dtype=torch.float64,
-                             generator=generator)
-    word_cost = torch.rand(word_edges.size(1), dtype=torch.float64, generator=generator)
-    if not directed_objects:  # symmetric costs on a symmetric edge list
-        half = object_cost.numel() // 2
-        object_cost = torch.cat([object_cost[:half], object_cost[:half]])
-    if not directed_words:
-        half = word_cost.numel() // 2
-        word_cost = torch.cat([word_cost[:half], word_cost[:half]])
-    plan = torch.rand(num_samples, num_objects, num_words, dtype=torch.float64,
-                      generator=generator)
+    object_cost = random_costs(generator, object_edges.size(1),
+                               directed_objects)
+    word_cost = random_costs(generator, word_edges.size(1), directed_words)
+    plan = torch.rand(num_samples, num_objects, num_words,
+                      dtype=torch.float64, generator=generator)
     return kernel, object_edges, word_edges, object_cost, word_cost, plan
 
 
-def brute_force_value(object_edges, word_edges, object_cost, word_cost, plan):
+def brute_force_value(object_edges, word_edges, object_cost, word_cost,
+                      plan):
     num_samples, num_objects, num_words = plan.shape
     flat = plan.reshape(-1, num_words)
     value = torch.zeros(num_samples, dtype=plan.dtype)
@@ -90,29 +106,35 @@ def brute_force_value(object_edges, word_edges, object_cost, word_cost, plan):
 
 @pytest.mark.parametrize("directed_objects", [False, True])
 @pytest.mark.parametrize("directed_words", [False, True])
-def test_kernel_value_gradient_and_fixed_plan_value(directed_objects, directed_words):
-    kernel, object_edges, word_edges, object_cost, word_cost, plan = random_problem(
-        directed_objects, directed_words)
+def test_kernel_value_gradient_and_fixed_plan_value(directed_objects,
+                                                    directed_words):
+    kernel, object_edges, word_edges, object_cost, word_cost, plan = (
+        random_problem(directed_objects, directed_words))
     assert kernel.objects.symmetric == (not directed_objects)
     assert kernel.words.symmetric == (not directed_words)
-    expected = brute_force_value(object_edges, word_edges, object_cost, word_cost, plan)
-    assert torch.allclose(kernel.value(plan, object_cost, word_cost), expected)
+    expected = brute_force_value(object_edges, word_edges, object_cost,
+                                 word_cost, plan)
+    assert torch.allclose(kernel.value(plan, object_cost, word_cost),
+                          expected)
 
     # The gradient in the plan is the derivative of the value.
     plan.requires_grad_()
     value = kernel.value(plan, object_cost, word_cost).sum()
     (autograd_gradient, ) = torch.autograd.grad(value, plan)
-    gradient = kernel.gradient(plan.detach(), object_edge_channels(object_cost),
+    gradient = kernel.gradient(plan.detach(),
+                               object_edge_channels(object_cost),
                                word_edge_channels(word_cost))
     assert torch.allclose(gradient, autograd_gradient)
 
-    # Same value and cost gradients with the plan fixed, from edge statistics.
+    # Same value and cost gradients with the plan fixed, from edge
+    # statistics.
     plan = plan.detach()
-    costs_ = [object_cost.clone().requires_grad_(), word_cost.clone().requires_grad_()]
-    reference = kernel.value(plan, *costs_)
-    reference_grads = torch.autograd.grad(reference.sum(), costs_)
-    fixed = kernel.value_at_fixed_plan(plan, *costs_)
-    fixed_grads = torch.autograd.grad(fixed.sum(), costs_)
+    edge_costs = [object_cost.clone().requires_grad_(),
+                  word_cost.clone().requires_grad_()]
+    reference = kernel.value(plan, *edge_costs)
+    reference_grads = torch.autograd.grad(reference.sum(), edge_costs)
+    fixed = kernel.value_at_fixed_plan(plan, *edge_costs)
+    fixed_grads = torch.autograd.grad(fixed.sum(), edge_costs)
     assert torch.allclose(fixed, reference)
     for ours, theirs in zip(fixed_grads, reference_grads):
         assert torch.allclose(ours, theirs)
