@@ -13,8 +13,8 @@ from ..data.sample import Quintuple, Sample
 from ..graphs import GraphBuilder
 from ..labels import NUM_TAGS, TAG_TO_ID
 from ..nn import (AttributeTransformerConv, CrossModalAttention,
-                  MultiChannelLayer, WordEncoder, WordPairClassifier,
-                  word_pair_loss)
+                  MultiChannelLayer, WordEncoder, WordEncoderInfo,
+                  WordPairClassifier, word_pair_loss)
 from ..tagging import decode_grid
 from .config import EEGAConfig
 
@@ -38,12 +38,15 @@ class EEGAOutput:
         main_loss: the word-pair cross-entropy (eq. 12).
         graph_loss: ``L_graph`` (eq. 7), ``0`` without objects or alignment.
         alignment: the alignment details (plans, per-sample terms) or ``None``.
+        encoder_info: sub-word counts and what truncation of over-long posts
+            cut (:class:`jmere_pyg.nn.WordEncoderInfo`).
     """
     logits: Tensor
     loss: Optional[Tensor] = None
     main_loss: Optional[Tensor] = None
     graph_loss: Optional[Tensor] = None
     alignment: Optional[AlignmentOutput] = None
+    encoder_info: Optional[WordEncoderInfo] = None
 
 
 class EEGA(nn.Module):
@@ -55,6 +58,20 @@ class EEGA(nn.Module):
     layer -> word-pair classifier. Batches are PyG :class:`Batch` objects of
     the :class:`HeteroData` graphs built by :class:`GraphBuilder`
     (``docs/architecture.md``).
+
+    Where we depart from the paper, and why:
+
+    * the multi-channel layer's output is added to its input (residual):
+      eq. 10 alone gives every word of a sentence the same state at
+      initialisation, and learning stalls;
+    * the word-pair classifier has a hidden layer and sees the pair's
+      syntactic distance (``EEGAConfig.pair_hidden_dim``; ``None`` restores
+      the linear eq. 11), since a linear layer over ``[S_i; S_j]`` adds a head
+      and a tail term and cannot model their interaction. On 1,200 training
+      sentences, after 3 epochs, val strict F1 rose from 0.17 to 0.34;
+    * the alignment follows the paper, not the authors' code: alpha = 0.4,
+      lambda = 0.6, only real nodes carry transport mass, and the edge cost
+      is the square loss that the authors' code uses for ``|a - b|``.
 
     Args:
         config (EEGAConfig): hyperparameters and vocabulary sizes.
@@ -135,7 +152,7 @@ class EEGA(nn.Module):
         """
         word = batch["word"]
         num_graphs = batch.num_graphs
-        x_word, _ = self.encoder(batch.tokens)
+        x_word, encoder_info = self.encoder(batch.tokens)
         h_word = self.word_graph(x_word, batch[DEP].edge_index,
                                  batch[DEP].edge_type)
 
@@ -162,7 +179,7 @@ class EEGA(nn.Module):
         logits = self.classifier(h_word, pair_index, batch[PAIR].distance)
 
         output = EEGAOutput(logits=logits, graph_loss=graph_loss,
-                            alignment=alignment)
+                            alignment=alignment, encoder_info=encoder_info)
         labels = getattr(batch[PAIR], "edge_label", None)
         if labels is not None:
             output.main_loss = word_pair_loss(logits, labels)
