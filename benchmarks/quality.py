@@ -1,0 +1,175 @@
+"""Val quality of EEGA and its ablations over several seeds.
+
+    python benchmarks/quality.py --seeds 42 43 44 --epochs 15
+
+Trains each variant once per seed on the JMERE train split (text only: no
+images exist on this machine) with the offline encoder, selects the epoch on
+val quintuple F1, and reports mean and standard deviation of val P/R/F1
+(strict, the paper's protocol, MNER) plus an error analysis of the first
+seed's EEGA run. Finished runs are reused, so an interrupted benchmark
+continues where it stopped. Writes ``benchmarks/results/quality.md`` (and
+``--json``).
+"""
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from jmere_pyg import EEGA, JMEREDataset
+from jmere_pyg.labels import RELATIONS
+from jmere_pyg.training import TrainingConfig, predict_graphs, train
+
+VARIANTS = {
+    "eega": {},
+    "no_edge_types": {"use_edge_types": False},
+    "no_multi_channel": {"use_multi_channel": False},
+}
+PROTOCOLS = ("strict", "paper", "mner")
+
+
+def run_variant(name, seed, args):
+    run_dir = Path(args.runs) / f"{name}_seed{seed}"
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.is_file():
+        return json.loads(metrics_path.read_text()), run_dir, None
+    started = time.time()
+    config = TrainingConfig.from_file(args.config).to_dict()
+    config.update(run_dir=str(run_dir), seed=seed, epochs=args.epochs,
+                  model={**config.get("model", {}), **VARIANTS[name]})
+    train(TrainingConfig.from_dict(config), progress=False)
+    return (json.loads(metrics_path.read_text()), run_dir,
+            time.time() - started)
+
+
+def mean_std(values):
+    return (statistics.mean(values),
+            statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def error_analysis(run_dir: Path, data_root: str):
+    """Sort every val error of a checkpoint into one cause."""
+    dataset = JMEREDataset(data_root, split="val")
+    model = EEGA.from_pretrained(run_dir / "best")
+    predictions, indices = predict_graphs(model, list(dataset))
+    causes, by_relation = Counter(), Counter()
+    for found, index in zip(predictions, indices):
+        gold = set(dataset.samples[index].quintuples)
+        found = set(found)
+        for q in found - gold:
+            causes[classify(q, gold)] += 1
+        for q in gold - found:
+            if not any(same_pair_any_way(q, p) for p in found):
+                causes["missed (pair not extracted)"] += 1
+                by_relation[q.relation] += 1
+    return causes, by_relation
+
+
+def same_pair_any_way(a, b):
+    spans = lambda q: {(q.head.start, q.head.end), (q.tail.start, q.tail.end)}
+    return spans(a) == spans(b)
+
+
+def classify(q, gold):
+    """The cause of a false positive ``q`` against the gold set."""
+    span = lambda e: (e.start, e.end)
+    for g in gold:
+        if (span(q.head), span(q.tail)) == (span(g.head), span(g.tail)):
+            if (q.head.type, q.tail.type) != (g.head.type, g.tail.type):
+                return "entity type"
+            return "relation"
+        if (span(q.head), span(q.tail)) == (span(g.tail), span(g.head)):
+            if q.relation == g.relation:
+                return "direction"
+            return "relation"
+    gold_spans = {span(e) for g in gold for e in (g.head, g.tail)}
+    if span(q.head) not in gold_spans or span(q.tail) not in gold_spans:
+        overlaps = any(max(a, s) < min(b, e)
+                       for s, e in (span(q.head), span(q.tail))
+                       for a, b in gold_spans)
+        return "entity boundary" if overlaps else "spurious entity"
+    return "spurious pair (both entities gold)"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="experiments/eega_minilm.json")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS),
+                        choices=list(VARIANTS))
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--runs", default="runs/quality")
+    parser.add_argument("--out", default="benchmarks/results/quality.md")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    rows = {}
+    for name in args.variants:
+        for seed in args.seeds:
+            metrics, run_dir, seconds = run_variant(name, seed, args)
+            rows.setdefault(name, []).append((seed, metrics, run_dir, seconds))
+            print(f"{name} seed {seed}: val strict F1 "
+                  f"{metrics['strict']['f1']:.4f}, paper F1 "
+                  f"{metrics['paper']['f1']:.4f}, MNER F1 "
+                  f"{metrics['mner']['f1']:.4f}", flush=True)
+
+    lines = ["# Val quality of EEGA (text only, offline MiniLM encoder)", "",
+             f"Command: `python {' '.join(sys.argv)}`", "",
+             f"Machine: {platform.machine()} CPU, {torch.get_num_threads()} "
+             f"threads, torch {torch.__version__}, no GPU; no images exist "
+             f"here, so every run is text only.", "",
+             "Mean ± standard deviation over seeds of the val split, the "
+             "checkpoint chosen on val strict F1.", "",
+             "| variant | seeds | " + " | ".join(
+                 f"{p} P | {p} R | {p} F1" for p in PROTOCOLS) + " |",
+             "|---|---|" + "---|" * (3 * len(PROTOCOLS))]
+    summary = {}
+    for name, runs in rows.items():
+        cells, summary[name] = [], {}
+        for protocol in PROTOCOLS:
+            for key in ("precision", "recall", "f1"):
+                mean, std = mean_std([m[protocol][key] * 100
+                                      for _, m, _, _ in runs])
+                summary[name][f"{protocol}_{key}"] = (mean, std)
+                cells.append(f"{mean:.2f} ± {std:.2f}")
+        seeds = ", ".join(str(seed) for seed, *_ in runs)
+        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
+    lines += ["", "Run times (s): " + ", ".join(
+        f"{name} seed {seed}: {seconds:.0f}" for name, runs in rows.items()
+        for seed, _, _, seconds in runs if seconds is not None), ""]
+
+    if "eega" in rows:
+        seed, metrics, run_dir, _ = rows["eega"][0]
+        causes, missed = error_analysis(run_dir, TrainingConfig.from_file(
+            args.config).data_root)
+        lines += [f"## Error analysis (eega, seed {seed}, val)", "",
+                  "False positives by cause:", "",
+                  "| cause | count |", "|---|---|"]
+        lines += [f"| {c} | {n} |" for c, n in causes.most_common()]
+        lines += ["", "Per relation (strict) and gold pairs missed "
+                  "entirely:", "",
+                  "| relation | support | P | R | F1 | pairs missed |",
+                  "|---|---|---|---|---|---|"]
+        per_relation = metrics["per_relation"]
+        for relation in RELATIONS:
+            r = per_relation[relation]
+            if r["support"]:
+                lines.append(
+                    f"| {relation} | {r['support']} | {r['precision']:.2f} | "
+                    f"{r['recall']:.2f} | {r['f1']:.2f} | "
+                    f"{missed[relation]} |")
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {name: {k: {"mean": m, "std": s} for k, (m, s) in v.items()}
+             for name, v in summary.items()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
