@@ -1,14 +1,16 @@
 """The typed configuration of EEGA: every hyperparameter in one place."""
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
+
+from ..config_base import DictConfig
 
 ALIGNMENT_MODES = ("sparse", "dense")
 
 
 @dataclass
-class EEGAConfig:
+class EEGAConfig(DictConfig):
     """Hyperparameters of :class:`jmere_pyg.EEGA`.
 
     The defaults follow the paper (appendix C and D) where it states a value;
@@ -88,6 +90,8 @@ class EEGAConfig:
     max_pmi: int = 10
     num_tags: int = 26
 
+    unknown_keys_message = "unknown EEGAConfig fields"
+
     def __post_init__(self):
         if self.alignment_mode not in ALIGNMENT_MODES:
             raise ValueError(f"alignment_mode must be one of {ALIGNMENT_MODES}, "
@@ -98,18 +102,6 @@ class EEGAConfig:
     @property
     def effective_alpha(self) -> float:
         return 1.0 if self.alignment_nodes_only else self.alpha
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "EEGAConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown EEGAConfig fields {unknown}; "
-                             f"allowed: {sorted(known)}")
-        return cls(**values)
 
     def save(self, path: Union[str, Path]) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")

@@ -1,14 +1,16 @@
 """Training settings, read from experiment files (JSON or YAML) and flags."""
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
+
+from ..config_base import DictConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
-class TrainingConfig:
+class TrainingConfig(DictConfig):
     """How to train EEGA (paper, appendix C, where it says).
 
     Args:
@@ -53,22 +55,12 @@ class TrainingConfig:
     max_eval_samples: Optional[int] = None
     model: Dict[str, Any] = field(default_factory=dict)
 
+    unknown_keys_message = "unknown training settings"
+
     def __post_init__(self):
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, "
                              f"got {self.device!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainingConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown training settings {unknown}; "
-                             f"allowed: {sorted(known)}")
-        return cls(**values)
 
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":
