@@ -11,6 +11,7 @@ import argparse
 from jmere_pyg import EEGA, Sample
 from jmere_pyg.data.tokenize import default_tokenizer
 from jmere_pyg.graphs import read_scene_graphs
+from jmere_pyg.training.reporting import format_quintuple
 
 
 def main():
@@ -32,10 +33,8 @@ def main():
     for post, found in zip(posts, model.extract_with_confidence(posts)):
         print(" ".join(post.tokens))
         for q, confidence in found:
-            head = " ".join(post.tokens[q.head.start:q.head.end])
-            tail = " ".join(post.tokens[q.tail.start:q.tail.end])
-            print(f"  ({head}, {q.head.type}, {tail}, {q.tail.type}, "
-                  f"{q.relation})  confidence {confidence:.2f}")
+            print(f"  {format_quintuple(q, post.tokens)}  "
+                  f"confidence {confidence:.2f}")
 
 
 if __name__ == "__main__":

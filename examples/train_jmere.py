@@ -10,6 +10,7 @@ import argparse
 
 from jmere_pyg import EEGA, JMEREDataset, Sample
 from jmere_pyg.training import TrainingConfig, train
+from jmere_pyg.training.reporting import format_quintuple
 
 
 def main():
@@ -36,10 +37,7 @@ def main():
     for post, quintuples in zip(posts, model.extract(posts)):
         print(" ".join(post.tokens))
         for q in quintuples:
-            head = " ".join(post.tokens[q.head.start:q.head.end])
-            tail = " ".join(post.tokens[q.tail.start:q.tail.end])
-            print(f"  ({head}, {q.head.type}, {tail}, {q.tail.type}, "
-                  f"{q.relation})")
+            print(f"  {format_quintuple(q, post.tokens)}")
 
 
 if __name__ == "__main__":
