@@ -230,8 +230,7 @@ class EEGA(nn.Module):
             chunk = [Sample(tokens=s.tokens, image_id=s.image_id,
                             scene_graph=s.scene_graph, source=s.source)
                      for s in samples[start:start + batch_size]]
-            graphs = [self.graph_builder.build(s, sample_index=start + i)
-                      for i, s in enumerate(chunk)]
+            graphs = self.graph_builder.build_many(chunk, progress=False)
             batch = Batch.from_data_list(graphs).to(self.device)
             for grid in self.sample_grids(batch, self(batch).logits):
                 probabilities = grid.softmax(dim=-1)

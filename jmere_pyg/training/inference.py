@@ -15,22 +15,17 @@ def attach_scene_graphs(samples: Sequence[Sample],
     """Give every sample the scene graph of its image from ``path`` (our
     JSON format), matched by image file name. Returns counts of matched and
     unmatched samples: a sample without a scene graph keeps zero objects."""
-    counts = {"with_scene_graph": 0, "without_scene_graph": len(samples)}
-    if path is None:
-        return counts
-    from ..graphs.scene_graph import read_scene_graphs
-    graphs = {Path(name).name: g for name, g in read_scene_graphs(path).items()}
-    for sample in samples:
-        key = Path(sample.image_id).name if sample.image_id else None
-        if key in graphs:
-            sample.scene_graph = graphs[key]
-            counts["with_scene_graph"] += 1
-    counts["without_scene_graph"] = len(samples) - counts["with_scene_graph"]
-    return counts
-
-
-def build_graphs(model: EEGA, samples: Sequence[Sample]):
-    return model.graph_builder.build_many(samples, progress=True)
+    matched = 0
+    if path is not None:
+        from ..graphs.scene_graph import lookup_scene_graph, read_scene_graphs
+        graphs = read_scene_graphs(path)
+        for sample in samples:
+            graph = lookup_scene_graph(graphs, sample.image_id)
+            if graph is not None:
+                sample.scene_graph = graph
+                matched += 1
+    return {"with_scene_graph": matched,
+            "without_scene_graph": len(samples) - matched}
 
 
 def evaluate_file(checkpoint: str, data: str, *,
@@ -41,7 +36,7 @@ def evaluate_file(checkpoint: str, data: str, *,
     model = EEGA.from_pretrained(checkpoint)
     samples, report = read_samples(data, data_format)
     images = attach_scene_graphs(samples, scene_graphs)
-    graphs = build_graphs(model, samples)
+    graphs = model.graph_builder.build_many(samples)
     predictions, _ = predict_graphs(model, graphs, batch_size, progress=True)
     metrics = evaluate(model, graphs, samples, predictions=predictions)
     metrics = {"data": str(data), "checkpoint": str(checkpoint),

@@ -143,7 +143,7 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         optimizer, mode="max", factor=config.lr_decay,
         patience=config.lr_decay_patience)
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "bad_epochs": 0,
-             "history": []}
+             "best_metrics": None, "history": []}
     if resume:
         state = _load_last_state(run_dir, model, optimizer, scheduler, device)
     elif is_main and (run_dir / LOG_NAME).exists():
@@ -176,7 +176,8 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             scheduler.step(f1)
             improved = f1 > state["best_f1"]
             if improved:
-                state.update(best_f1=f1, best_epoch=epoch, bad_epochs=0)
+                state.update(best_f1=f1, best_epoch=epoch, bad_epochs=0,
+                             best_metrics=val)
                 if is_main:
                     model.save_pretrained(run_dir / BEST_DIR)
             else:
@@ -199,9 +200,8 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     if distributed:
         dist.barrier()
 
-    best = EEGA.from_pretrained(run_dir / BEST_DIR, map_location=device)
-    val_metrics = evaluate(best, val_graphs, val_set.samples,
-                           batch_size=config.eval_batch_size)
+    # The best epoch was already scored when it was saved.
+    val_metrics = state["best_metrics"]
     if is_main:
         (run_dir / METRICS_NAME).write_text(json.dumps(
             {"split": "val", "best_epoch": state["best_epoch"],
