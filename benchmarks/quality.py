@@ -108,11 +108,13 @@ def main():
     parser.add_argument("--json")
     args = parser.parse_args()
 
-    rows = {}
-    for name in args.variants:
-        for seed in args.seeds:
+    rows = {name: [] for name in args.variants}
+    # Seed by seed, so that a benchmark cut short still compares every
+    # variant on the seeds it finished.
+    for seed in args.seeds:
+        for name in args.variants:
             metrics, run_dir, seconds = run_variant(name, seed, args)
-            rows.setdefault(name, []).append((seed, metrics, run_dir, seconds))
+            rows[name].append((seed, metrics, run_dir, seconds))
             print(f"{name} seed {seed}: val strict F1 "
                   f"{metrics['strict']['f1']:.4f}, paper F1 "
                   f"{metrics['paper']['f1']:.4f}, MNER F1 "
