@@ -39,7 +39,9 @@ class EEGAConfig(DictConfig):
         alpha (float): weight of the node term in
             ``L_graph = alpha * D_wd + (1 - alpha) * D_gwd``. (default: ``0.4``)
         graph_loss_weight (float): ``lambda`` in
-            ``L = L_main + lambda * L_graph``. (default: ``0.6``)
+            ``L = L_main + lambda * L_graph``, against eq. 12's sum over a
+            sample's word pairs (see :meth:`EEGA.graph_term`).
+            (default: ``0.6``)
         alignment_mode (str): ``"sparse"`` (adjacency-restricted edge term,
             our batched kernel) or ``"dense"`` (fully connected graphs, POT's
             batched solvers). (default: ``"sparse"``)

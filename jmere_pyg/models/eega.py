@@ -34,9 +34,11 @@ class EEGAOutput:
     Attributes:
         logits: word-pair tag logits ``[P, num_tags]``, one row per
             ``('word', 'pair', 'word')`` edge of the batch.
-        loss: ``L_main + lambda * L_graph`` when the batch has labels.
-        main_loss: the word-pair cross-entropy (eq. 12).
+        loss: ``main_loss + graph_term`` when the batch has labels.
+        main_loss: the word-pair cross-entropy (eq. 12), a mean over pairs.
         graph_loss: ``L_graph`` (eq. 7), ``0`` without objects or alignment.
+        graph_term: ``lambda * L_graph`` on the scale of ``main_loss``
+            (:meth:`EEGA.graph_term`), ``None`` when ``graph_loss`` is.
         alignment: the alignment details (plans, per-sample terms) or ``None``.
         encoder_info: sub-word counts and what truncation of over-long posts
             cut (:class:`jmere_pyg.nn.WordEncoderInfo`).
@@ -45,6 +47,7 @@ class EEGAOutput:
     loss: Optional[Tensor] = None
     main_loss: Optional[Tensor] = None
     graph_loss: Optional[Tensor] = None
+    graph_term: Optional[Tensor] = None
     alignment: Optional[AlignmentOutput] = None
     encoder_info: Optional[WordEncoderInfo] = None
 
@@ -71,7 +74,11 @@ class EEGA(nn.Module):
       sentences, after 3 epochs, val strict F1 rose from 0.17 to 0.34;
     * the alignment follows the paper, not the authors' code: alpha = 0.4,
       lambda = 0.6, only real nodes carry transport mass, and the edge cost
-      is the square loss that the authors' code uses for ``|a - b|``.
+      is the square loss that the authors' code uses for ``|a - b|``;
+    * ``L_main`` is a mean over word pairs rather than eq. 12's sum, so that
+      the step size does not grow with sentence length; ``lambda * L_graph``
+      is divided by the batch's mean pairs per sample to keep eq. 13's
+      balance between the two terms (:meth:`graph_term`).
 
     Args:
         config (EEGAConfig): hyperparameters and vocabulary sizes.
@@ -180,14 +187,38 @@ class EEGA(nn.Module):
 
         output = EEGAOutput(logits=logits, graph_loss=graph_loss,
                             alignment=alignment, encoder_info=encoder_info)
+        if graph_loss is not None:
+            output.graph_term = self.graph_term(graph_loss, num_graphs,
+                                                pair_index.size(1))
         labels = getattr(batch[PAIR], "edge_label", None)
         if labels is not None:
             output.main_loss = word_pair_loss(logits, labels)
             output.loss = output.main_loss
-            if graph_loss is not None:
-                output.loss = (output.loss
-                               + self.config.graph_loss_weight * graph_loss)
+            if output.graph_term is not None:
+                output.loss = output.loss + output.graph_term
         return output
+
+    def graph_term(self, graph_loss: Tensor, num_graphs: int,
+                   num_pairs: int) -> Tensor:
+        r"""``lambda * L_graph`` on the scale of the mean-over-pairs
+        ``L_main``.
+
+        Eq. 13 adds :math:`\lambda \mathcal{L}_{graph}` to eq. 12's *sum* of
+        the cross-entropy over a sample's :math:`n^2` word pairs. Dividing
+        both by the batch's mean pairs per sample :math:`P / B` turns that
+        sum into our mean and gives
+
+        .. math::
+            \mathcal{L} = \mathcal{L}_{main}^{mean} + \lambda \frac{B}{P}
+            \mathcal{L}_{graph},
+
+        the paper's objective up to a constant factor per batch. Without the
+        factor, lambda = 0.6 would weigh the alignment hundreds of times more
+        than in the paper (:math:`n^2 \approx 650` pairs in a typical post),
+        and the alignment would drown the word-pair signal.
+        """
+        pairs_per_sample = max(num_pairs, 1) / max(num_graphs, 1)
+        return self.config.graph_loss_weight * graph_loss / pairs_per_sample
 
     def encode_objects(self, batch: Batch) -> Tensor:
         """Object node states ``[N_o, d_T]`` after the object-side attribute

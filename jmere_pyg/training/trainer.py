@@ -229,7 +229,8 @@ def _train_one_epoch(wrapped, model: EEGA, loader, optimizer,
         loss = output.main_loss * share
         graph_loss = (output.graph_loss if output.graph_loss is not None
                       else torch.zeros((), device=loss.device))
-        loss = loss + model.config.graph_loss_weight * graph_loss
+        if output.graph_term is not None:
+            loss = loss + output.graph_term
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -67,6 +67,16 @@ def test_sample_alone_equals_sample_in_batch(builder, tiny_encoder_path, mode):
                                atol=1e-5, rtol=1e-5)
 
 
+def test_graph_term_keeps_the_papers_balance(builder, tiny_encoder_path):
+    model = make_model(builder, tiny_encoder_path)
+    batch = Batch.from_data_list(graphs(builder, make_samples()))
+    output = model(batch)
+    pairs_per_sample = batch["word", "pair", "word"].num_edges / batch.num_graphs
+    expected = model.config.graph_loss_weight * output.graph_loss / pairs_per_sample
+    torch.testing.assert_close(output.graph_term, expected)
+    torch.testing.assert_close(output.loss, output.main_loss + expected)
+
+
 def test_loss_and_gradients_reach_every_part(builder, tiny_encoder_path):
     model = make_model(builder, tiny_encoder_path)
     batch = Batch.from_data_list(graphs(builder, make_samples()))
