@@ -7,15 +7,15 @@ images exist on this machine) with the offline encoder, selects the epoch on
 val quintuple F1, and reports mean and standard deviation of val P/R/F1
 (strict, the paper's protocol, MNER) plus an error analysis of the first
 seed's EEGA run. Finished runs are reused, so an interrupted benchmark
-continues where it stopped. Writes ``benchmarks/results/quality.md`` (and
-``--json``).
+continues where it stopped; ``--report-only`` writes the report from the
+runs finished so far and names the ones missing. Writes
+``benchmarks/results/quality.md`` (and ``--json``).
 """
 import argparse
 import json
 import platform
 import statistics
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -36,15 +36,17 @@ PROTOCOLS = ("strict", "paper", "mner")
 def run_variant(name, seed, args):
     run_dir = Path(args.runs) / f"{name}_seed{seed}"
     metrics_path = run_dir / "metrics.json"
-    if metrics_path.is_file():
-        return json.loads(metrics_path.read_text()), run_dir, None
-    started = time.time()
-    config = TrainingConfig.from_file(args.config).to_dict()
-    config.update(run_dir=str(run_dir), seed=seed, epochs=args.epochs,
-                  model={**config.get("model", {}), **VARIANTS[name]})
-    train(TrainingConfig.from_dict(config), progress=False)
-    return (json.loads(metrics_path.read_text()), run_dir,
-            time.time() - started)
+    if not metrics_path.is_file():
+        if args.report_only:
+            return None, run_dir, None
+        config = TrainingConfig.from_file(args.config).to_dict()
+        config.update(run_dir=str(run_dir), seed=seed, epochs=args.epochs,
+                      model={**config.get("model", {}), **VARIANTS[name]})
+        train(TrainingConfig.from_dict(config), progress=False)
+    # Training and val time of every epoch, from the run's own log.
+    with open(run_dir / "log.jsonl") as log:
+        seconds = sum(json.loads(line)["seconds"] for line in log)
+    return json.loads(metrics_path.read_text()), run_dir, seconds
 
 
 def mean_std(values):
@@ -106,14 +108,20 @@ def main():
     parser.add_argument("--runs", default="runs/quality")
     parser.add_argument("--out", default="benchmarks/results/quality.md")
     parser.add_argument("--json")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing; report the finished runs")
     args = parser.parse_args()
 
     rows = {name: [] for name in args.variants}
+    missing = []
     # Seed by seed, so that a benchmark cut short still compares every
     # variant on the seeds it finished.
     for seed in args.seeds:
         for name in args.variants:
             metrics, run_dir, seconds = run_variant(name, seed, args)
+            if metrics is None:
+                missing.append(f"{name} seed {seed}")
+                continue
             rows[name].append((seed, metrics, run_dir, seconds))
             print(f"{name} seed {seed}: val strict F1 "
                   f"{metrics['strict']['f1']:.4f}, paper F1 "
@@ -131,6 +139,7 @@ def main():
                  f"{p} P | {p} R | {p} F1" for p in PROTOCOLS) + " |",
              "|---|---|" + "---|" * (3 * len(PROTOCOLS))]
     summary = {}
+    rows = {name: runs for name, runs in rows.items() if runs}
     for name, runs in rows.items():
         cells, summary[name] = [], {}
         for protocol in PROTOCOLS:
@@ -141,9 +150,12 @@ def main():
                 cells.append(f"{mean:.2f} ± {std:.2f}")
         seeds = ", ".join(str(seed) for seed, *_ in runs)
         lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
-    lines += ["", "Run times (s): " + ", ".join(
+    if missing:
+        lines += ["", "Not run (the benchmark was stopped before them): "
+                  + ", ".join(missing) + "."]
+    lines += ["", "Time of the epochs, training and val (s): " + ", ".join(
         f"{name} seed {seed}: {seconds:.0f}" for name, runs in rows.items()
-        for seed, _, _, seconds in runs if seconds is not None), ""]
+        for seed, _, _, seconds in runs), ""]
 
     if "eega" in rows:
         seed, metrics, run_dir, _ = rows["eega"][0]
