@@ -70,12 +70,14 @@ def plot_transport_plan(model, graph: HeteroData, out_path: Path) -> Path:
     if getattr(model, "alignment", None) is None:
         raise ValueError("the model has no alignment module (use_image or "
                          "use_alignment is off)")
+    was_training = model.training
     model.eval()
     batch = Batch.from_data_list([graph]).to(model.device)
     output = model(batch)
+    model.train(was_training)
     plan = output.alignment.node_plan[0]
     k, n = graph["object"].num_nodes, graph["word"].num_nodes
-    plan = plan[:k, :n].cpu()
+    plan = plan[:k, :n].cpu().numpy()
     labels = model.graph_builder.object_vocab.to_list()
     fig, ax = plt.subplots(figsize=(0.35 * n + 2, 0.35 * k + 2))
     ax.imshow(plan, cmap="Blues")
