@@ -4,7 +4,10 @@ One process trains as is. Under ``torchrun`` every process takes its share of
 each batch (a :class:`DistributedSampler` over the same permutation) and
 :class:`DistributedDataParallel` averages the gradients; the word-pair loss is
 rescaled so that the averaged gradient equals the gradient of the loss of the
-whole batch, so N processes train the same model as one.
+whole batch, so N processes train the same model as one. (The alignment
+term, present only with scene graphs, is each process's own mean over its
+samples, averaged over processes: equal to one process's up to how the
+samples with objects fall between the processes.)
 """
 import json
 import math
