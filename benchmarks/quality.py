@@ -23,6 +23,7 @@ import torch
 
 from jmere_pyg import EEGA, JMEREDataset
 from jmere_pyg.labels import RELATIONS
+from jmere_pyg.metrics import strict_key
 from jmere_pyg.training import TrainingConfig, predict_graphs, train
 
 VARIANTS = {
@@ -63,10 +64,15 @@ def error_analysis(run_dir: Path, data_root: str):
     for found, index in zip(predictions, indices):
         gold = set(dataset.samples[index].quintuples)
         found = set(found)
-        for q in found - gold:
-            causes[classify(q, gold)] += 1
-        for q in gold - found:
-            if not any(same_pair_any_way(q, p) for p in found):
+        # Right and wrong as the strict metric counts them.
+        gold_keys = {strict_key(q) for q in gold}
+        found_keys = {strict_key(q) for q in found}
+        for q in found:
+            if strict_key(q) not in gold_keys:
+                causes[classify(q, gold)] += 1
+        for q in gold:
+            if strict_key(q) not in found_keys and not any(
+                    same_pair_any_way(q, p) for p in found):
                 causes["missed (pair not extracted)"] += 1
                 by_relation[q.relation] += 1
     return causes, by_relation
@@ -86,16 +92,32 @@ def classify(q, gold):
                 return "entity type"
             return "relation"
         if (span(q.head), span(q.tail)) == (span(g.tail), span(g.head)):
+            if (q.head.type, q.tail.type) != (g.tail.type, g.head.type):
+                return "entity type"
             if q.relation == g.relation:
                 return "direction"
             return "relation"
     gold_spans = {span(e) for g in gold for e in (g.head, g.tail)}
-    if span(q.head) not in gold_spans or span(q.tail) not in gold_spans:
-        overlaps = any(max(a, s) < min(b, e)
-                       for s, e in (span(q.head), span(q.tail))
-                       for a, b in gold_spans)
-        return "entity boundary" if overlaps else "spurious entity"
-    return "spurious pair (both entities gold)"
+    causes = [span_error(span(e), gold_spans) for e in (q.head, q.tail)
+              if span(e) not in gold_spans]
+    if not causes:
+        return "spurious pair (both entities gold)"
+    # An entity that touches no gold entity says more than a boundary slip.
+    return "spurious entity" if "spurious entity" in causes else causes[0]
+
+
+def span_error(predicted, gold_spans):
+    """How a predicted span that is not a gold entity relates to them."""
+    s, e = predicted
+    overlapping = [(a, b) for a, b in gold_spans if max(a, s) < min(b, e)]
+    if not overlapping:
+        return "spurious entity"
+    a, b = overlapping[0]
+    if a <= s and e <= b:
+        return "entity boundary: span inside a gold entity"
+    if s <= a and b <= e:
+        return "entity boundary: span covers a gold entity"
+    return "entity boundary: span crosses a gold entity"
 
 
 def main():

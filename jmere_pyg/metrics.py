@@ -30,13 +30,15 @@ from typing import Callable, Dict, Hashable, Iterable, List, Sequence, Set
 from .data.sample import Entity, Quintuple
 from .labels import RELATIONS
 
-__all__ = ["QuintupleMetrics", "quintuple_metrics", "PROTOCOLS"]
+__all__ = ["QuintupleMetrics", "quintuple_metrics", "strict_key", "PROTOCOLS"]
 
 #: The micro-averaged protocols of :meth:`QuintupleMetrics.compute`.
 PROTOCOLS = ("strict", "paper", "mner", "triple")
 
 
-def _strict_key(q: Quintuple) -> Hashable:
+def strict_key(q: Quintuple) -> Hashable:
+    """What ``strict`` compares: the quintuple, head and tail unordered for
+    symmetric relations."""
     if q.is_symmetric:
         return (min(q.head, q.tail), max(q.head, q.tail), q.relation)
     return (q.head, q.tail, q.relation)
@@ -63,7 +65,7 @@ def _key_set(quintuples: Iterable[Quintuple],
 
 
 _KEY_SETS: Dict[str, Callable[[List[Quintuple]], Set[Hashable]]] = {
-    "strict": lambda qs: _key_set(qs, _strict_key),
+    "strict": lambda qs: _key_set(qs, strict_key),
     "paper": lambda qs: _key_set(qs, _paper_key),
     "mner": _entity_keys,
     "triple": lambda qs: _key_set(qs, _triple_key),
