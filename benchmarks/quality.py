@@ -13,6 +13,7 @@ runs finished so far and names the ones missing. Writes
 """
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -50,32 +51,45 @@ def run_variant(name, seed, args):
     return json.loads(metrics_path.read_text()), run_dir, seconds
 
 
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return (f"{line.split(':', 1)[1].strip()}, "
+                            f"{os.cpu_count()} cores")
+    except OSError:
+        pass
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores"
+
+
 def mean_std(values):
     return (statistics.mean(values),
             statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
 def error_analysis(run_dir: Path, data_root: str):
-    """Sort every val error of a checkpoint into one cause."""
+    """Sort every val false positive of a checkpoint into one cause, and
+    count by relation the gold quintuples whose entity pair was not
+    extracted at all (in either order)."""
     dataset = JMEREDataset(data_root, split="val")
     model = EEGA.from_pretrained(run_dir / "best")
     predictions, indices = predict_graphs(model, list(dataset))
-    causes, by_relation = Counter(), Counter()
+    causes, missed = Counter(), Counter()
     for found, index in zip(predictions, indices):
         gold = set(dataset.samples[index].quintuples)
         found = set(found)
         # Right and wrong as the strict metric counts them.
         gold_keys = {strict_key(q) for q in gold}
         found_keys = {strict_key(q) for q in found}
-        for q in found:
-            if strict_key(q) not in gold_keys:
+        for key, q in {strict_key(q): q for q in found}.items():
+            if key not in gold_keys:
                 causes[classify(q, gold)] += 1
         for q in gold:
             if strict_key(q) not in found_keys and not any(
                     same_pair_any_way(q, p) for p in found):
-                causes["missed (pair not extracted)"] += 1
-                by_relation[q.relation] += 1
-    return causes, by_relation
+                missed[q.relation] += 1
+    return causes, missed
 
 
 def same_pair_any_way(a, b):
@@ -151,8 +165,12 @@ def main():
                   f"{metrics['mner']['f1']:.4f}", flush=True)
 
     lines = ["# Val quality of EEGA (text only, offline MiniLM encoder)", "",
-             f"Command: `python {' '.join(sys.argv)}`", "",
-             f"Machine: {platform.machine()} CPU, {torch.get_num_threads()} "
+             f"Command: `python {' '.join(sys.argv)}`"
+             + (" (the runs were trained by the same command without "
+                "`--report-only`)" if args.report_only else ""), "",
+             f"Epochs per run: {args.epochs}, batch and learning rates from "
+             f"`{args.config}`.", "",
+             f"Machine: {cpu_name()}, {torch.get_num_threads()} "
              f"threads, torch {torch.__version__}, no GPU; no images exist "
              f"here, so every run is text only.", "",
              "Mean ± standard deviation over seeds of the val split, the "
@@ -184,11 +202,13 @@ def main():
         causes, missed = error_analysis(run_dir, TrainingConfig.from_file(
             args.config).data_root)
         lines += [f"## Error analysis (eega, seed {seed}, val)", "",
-                  "False positives by cause:", "",
+                  f"False positives by cause "
+                  f"({sum(causes.values())} in all):", "",
                   "| cause | count |", "|---|---|"]
         lines += [f"| {c} | {n} |" for c, n in causes.most_common()]
-        lines += ["", "Per relation (strict) and gold pairs missed "
-                  "entirely:", "",
+        lines += ["", f"Per relation (strict), and the gold quintuples "
+                  f"whose entity pair was not extracted at all "
+                  f"({sum(missed.values())} in all):", "",
                   "| relation | support | P | R | F1 | pairs missed |",
                   "|---|---|---|---|---|---|"]
         per_relation = metrics["per_relation"]
