@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -52,6 +52,8 @@ import ot  # noqa: E402
 from jmere_pyg.alignment import (GraphAlignment,  # noqa: E402
                                  gromov_wasserstein_distance)
 from jmere_pyg.alignment.batching import AlignmentProblem  # noqa: E402
+from jmere_pyg.alignment.synthetic import (  # noqa: E402
+    AlignmentInputs, random_alignment_batch)
 from jmere_pyg.alignment.reference import (  # noqa: E402
     per_sample_pot_distances)
 
@@ -67,55 +69,23 @@ POT_LOOP_SUBSET = (1024, 2)
 FEW_REPEATS_FROM = 1024
 
 
-class Inputs(NamedTuple):
-    x_word: Tensor
-    edge_index_word: Tensor
-    batch_word: Tensor
-    x_obj: Tensor
-    edge_index_obj: Tensor
-    batch_obj: Tensor
-    num_graphs: int
-
-
 def make_batch(batch: int, words: int, objects: int, dim: int, device: str,
-               seed: int = 0) -> Inputs:
-    """Random inputs shaped like a PyG batch: every sample has ``words``
-    words on a random dependency tree (``words - 1`` edges, both directions,
-    plus self loops) and ``objects`` objects with ``2 * objects`` random
-    directed predicate edges plus self loops; features ``[*, dim]`` ~
-    N(0, 1)."""
-    generator = torch.Generator().manual_seed(seed)
-    word_edges, object_edges = [], []
-    for sample in range(batch):
-        child = torch.arange(1, words)
-        parent = (torch.rand(words - 1, generator=generator) * child).long()
-        tree = torch.stack([child, parent])
-        loops = torch.arange(words).repeat(2, 1)
-        word_edges.append(torch.cat([tree, tree.flip(0), loops], 1)
-                          + sample * words)
-        predicates = torch.randint(0, objects, (2, 2 * objects),
-                                   generator=generator)
-        loops = torch.arange(objects).repeat(2, 1)
-        object_edges.append(torch.cat([predicates, loops], 1)
-                            + sample * objects)
-    x_word = torch.randn(batch * words, dim, generator=generator)
-    x_obj = torch.randn(batch * objects, dim, generator=generator)
-    samples = torch.arange(batch)
-    return Inputs(x_word.to(device).requires_grad_(),
-                  torch.cat(word_edges, 1).to(device),
-                  samples.repeat_interleave(words).to(device),
-                  x_obj.to(device).requires_grad_(),
-                  torch.cat(object_edges, 1).to(device),
-                  samples.repeat_interleave(objects).to(device), batch)
+               seed: int = 0) -> AlignmentInputs:
+    """``batch`` samples of ``words`` words on a random dependency tree
+    (both directions) and ``objects`` objects with ``2 * objects`` directed
+    predicate edges, self loops everywhere; float32 features ``[*, dim]``."""
+    return random_alignment_batch([words] * batch, [objects] * batch,
+                                  num_features=dim, dtype=torch.float32,
+                                  device=device, seed=seed)
 
 
-def subset(inputs: Inputs, samples: int) -> Inputs:
+def subset(inputs: AlignmentInputs, samples: int) -> AlignmentInputs:
     """The first ``samples`` samples of a batch."""
     keep_w = inputs.batch_word < samples
     keep_o = inputs.batch_obj < samples
     edge_index_word = inputs.edge_index_word
     edge_index_obj = inputs.edge_index_obj
-    return Inputs(inputs.x_word.detach()[keep_w].requires_grad_(),
+    return AlignmentInputs(inputs.x_word.detach()[keep_w].requires_grad_(),
                   edge_index_word[:, keep_w[edge_index_word[0]]],
                   inputs.batch_word[keep_w],
                   inputs.x_obj.detach()[keep_o].requires_grad_(),
@@ -137,7 +107,7 @@ def uniform_masses(counts: Tensor, size: int, like: Tensor) -> Tensor:
     return (positions < counts[:, None]) / counts[:, None]
 
 
-def run_method(method: str, inputs: Inputs):
+def run_method(method: str, inputs: AlignmentInputs):
     """``(loss, marginal_error)`` of one forward pass; the second is a
     function, to be called outside timings."""
     if method == "pot_loop":
@@ -173,7 +143,7 @@ def run_method(method: str, inputs: Inputs):
     return output.loss, error
 
 
-def sparse_vs_masked_dense(inputs: Inputs) -> Dict:
+def sparse_vs_masked_dense(inputs: AlignmentInputs) -> Dict:
     """Largest relative differences of the per-sample edge term and of its
     gradients between ``sparse`` and ``masked_dense``, in float64."""
     results = []
@@ -202,7 +172,7 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def sinkhorn_floor_ms(inputs: Inputs, device: str, repeats: int) -> float:
+def sinkhorn_floor_ms(inputs: AlignmentInputs, device: str, repeats: int) -> float:
     """Median time of the entropic projections every batched method runs at
     these settings: one node-term Sinkhorn and ``GW_OUTER`` proximal steps,
     ``GW_INNER`` (= ``SINKHORN_ITERATIONS``) POT batched log-domain
@@ -226,13 +196,13 @@ def sinkhorn_floor_ms(inputs: Inputs, device: str, repeats: int) -> float:
     return statistics.median(samples[1:])
 
 
-def forward_backward(method: str, inputs: Inputs) -> None:
+def forward_backward(method: str, inputs: AlignmentInputs) -> None:
     loss, _ = run_method(method, inputs)
     loss.backward()
     inputs.x_word.grad = inputs.x_obj.grad = None
 
 
-def time_method(method: str, inputs: Inputs, device: str,
+def time_method(method: str, inputs: AlignmentInputs, device: str,
                 repeats: int) -> Dict:
     loss, error = run_method(method, inputs)
     forward_backward(method, inputs)
@@ -260,7 +230,7 @@ def _status_mb(key: str) -> float:
     raise KeyError(key)
 
 
-def peak_memory_mb(method: str, inputs: Inputs, device: str) -> float:
+def peak_memory_mb(method: str, inputs: AlignmentInputs, device: str) -> float:
     """Peak memory of one forward + backward (after a warm-up one) above
     the memory held before."""
     forward_backward(method, inputs)

@@ -33,6 +33,9 @@ Gradients (``grad`` option):
 * ``"detach"``: values without gradient.
 
 Samples without objects are left out of every solve (value 0, no NaN).
+
+:mod:`jmere_pyg.alignment.synthetic` makes random batches of inputs for
+tests and benchmarks.
 """
 from .common import GRAD_MODES, GROMOV_MODES, TransportResult
 from .gromov import gromov_wasserstein_distance
