@@ -77,17 +77,15 @@ def error_analysis(run_dir: Path, data_root: str):
     predictions, indices = predict_graphs(model, list(dataset))
     causes, missed = Counter(), Counter()
     for found, index in zip(predictions, indices):
-        gold = set(dataset.samples[index].quintuples)
-        found = set(found)
         # Right and wrong as the strict metric counts them.
-        gold_keys = {strict_key(q) for q in gold}
-        found_keys = {strict_key(q) for q in found}
-        for key, q in {strict_key(q): q for q in found}.items():
-            if key not in gold_keys:
-                causes[classify(q, gold)] += 1
-        for q in gold:
-            if strict_key(q) not in found_keys and not any(
-                    same_pair_any_way(q, p) for p in found):
+        gold = {strict_key(q): q for q in dataset.samples[index].quintuples}
+        found = {strict_key(q): q for q in found}
+        for key, q in found.items():
+            if key not in gold:
+                causes[classify(q, gold.values())] += 1
+        for key, q in gold.items():
+            if key not in found and not any(
+                    same_pair_any_way(q, p) for p in found.values()):
                 missed[q.relation] += 1
     return causes, missed
 
