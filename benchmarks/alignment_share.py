@@ -26,7 +26,7 @@ from torch_geometric.data import Batch
 
 from jmere_pyg import (EEGA, EEGAConfig, JMEREDataset, Sample, SceneGraph,
                        SceneObject, SceneRelation)
-from jmere_pyg.graphs import GraphBuilder
+from jmere_pyg.graphs import PAIR, GraphBuilder
 from jmere_pyg.training.trainer import build_optimizer
 from jmere_pyg.training import TrainingConfig
 
@@ -90,7 +90,7 @@ def main():
         """Forward and backward of the alignment on the kept inputs."""
         inputs = [t.detach().requires_grad_() if t.is_floating_point() else t
                   for t in kept["inputs"][:-1]] + [kept["inputs"][-1]]
-        pairs = batch["word", "pair", "word"].num_edges
+        pairs = batch[PAIR].num_edges
         started = time.perf_counter()
         graph_loss = original(*inputs).loss
         model.graph_term(graph_loss, batch.num_graphs, pairs).backward()

@@ -10,7 +10,7 @@ import argparse
 
 from jmere_pyg import EEGA, Sample
 from jmere_pyg.data.tokenize import default_tokenizer
-from jmere_pyg.graphs import read_scene_graphs
+from jmere_pyg.data import read_scene_graphs
 from jmere_pyg.training.reporting import format_quintuple
 
 

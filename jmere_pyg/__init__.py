@@ -4,9 +4,11 @@ From a post's words and its image, extract every quintuple
 ``(entity1, type1, entity2, type2, relation)`` with EEGA (edge-enhanced graph
 alignment network and word-pair relation tagging, AAAI 2023).
 """
-from .data import (Entity, JMEREDataset, Quintuple, Sample,
-                   dataset_statistics, read_samples, write_jsonl)
-from .graphs import GraphBuilder, SceneGraph, SceneObject, SceneRelation
+from .data import (Entity, Quintuple, Sample, SceneGraph, SceneObject,
+                   SceneRelation, dataset_statistics, read_samples,
+                   read_scene_graphs, write_jsonl)
+from .datasets import JMEREDataset
+from .graphs import GraphBuilder
 from .labels import ENTITY_TYPES, RELATIONS, SYMMETRIC_RELATIONS, TAGS
 from .metrics import QuintupleMetrics
 from .models import EEGA, EEGAConfig
@@ -19,5 +21,6 @@ __all__ = [
     "JMEREDataset", "Quintuple", "QuintupleMetrics", "RELATIONS", "SYMMETRIC_RELATIONS",
     "Sample", "SceneGraph", "SceneObject", "SceneRelation", "TAGS",
     "dataset_statistics", "decode_grid", "encode_grid", "read_samples",
+    "read_scene_graphs",
     "write_jsonl",
 ]

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-FORMATS = ("mnre", "jmere", "jsonl")
+from .data.readers import FORMATS
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -105,19 +105,18 @@ def run_train(args) -> int:
     from .training import TrainingConfig, train
     from .training.reporting import print_examples
 
-    values = (TrainingConfig.from_file(args.config).to_dict()
-              if args.config else TrainingConfig().to_dict())
-    for flag in ("data_root", "mnre_dir", "run_dir", "epochs", "batch_size",
-                 "encoder_lr", "lr", "patience", "seed", "device",
-                 "max_train_samples", "max_eval_samples"):
-        if getattr(args, flag) is not None:
-            values[flag] = getattr(args, flag)
-    model = dict(values.get("model") or {})
+    config = (TrainingConfig.from_file(args.config) if args.config
+              else TrainingConfig())
+    model_changes = parse_assignments(args.set)
     if args.encoder:
-        model["encoder"] = args.encoder
-    model.update(parse_assignments(args.set))
-    values["model"] = model
-    config = TrainingConfig.from_dict(values)
+        model_changes["encoder"] = args.encoder
+    flags = {flag: getattr(args, flag) for flag in (
+        "data_root", "mnre_dir", "run_dir", "epochs", "batch_size",
+        "encoder_lr", "lr", "patience", "seed", "device",
+        "max_train_samples", "max_eval_samples")
+        if getattr(args, flag) is not None}
+    config = config.replace(model=config.model.replace(**model_changes),
+                            **flags)
     result = train(config, resume=args.resume)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, the first process reports

@@ -36,7 +36,20 @@ def tiny_encoder_path(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
+    """``../shared/data`` beside the checkout (skips the test without it)."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def mnre_file(shared_data):
+    """``split -> path`` of the shared MNRE text file of that split (skips
+    the test when the file is missing)."""
+    def path(split: str) -> Path:
+        file = shared_data / "mnre" / f"mnre_{split}.txt"
+        if not file.is_file():
+            pytest.skip(f"{file} is missing")
+        return file
+    return path
 

@@ -1,15 +1,11 @@
-import ast
-from pathlib import Path
-
 import pytest
 import torch
 
+from jmere_pyg.data.readers import read_samples
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
 from jmere_pyg.labels import NUM_TAGS, TAG_TO_ID
 from jmere_pyg.tagging import (decode_batch, decode_grid, encode_grid,
                                tagging_recovery)
-
-MNRE_DIR = Path("/work/shared/data/mnre")
 
 PER_A = Entity(0, 2, "per")
 ORG_B = Entity(3, 4, "org")
@@ -18,33 +14,6 @@ LOC_C = Entity(5, 7, "loc")
 
 def one_hot_logits(grid, scale=10.0):
     return torch.nn.functional.one_hot(grid, NUM_TAGS).float() * scale
-
-
-def read_mnre(path):
-    """Samples of an MNRE text file: the project reader when it exists, else
-    lines grouped by (tokens, img_id), ``None`` relations dropped."""
-    try:
-        from jmere_pyg.data.readers import read_samples
-    except ImportError:
-        pass
-    else:
-        return read_samples(path)[0]
-    groups = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            record = ast.literal_eval(line)
-            sample = groups.setdefault(
-                (tuple(record["token"]), record["img_id"]),
-                Sample(list(record["token"]), record["img_id"]))
-            if record["relation"] == "None":
-                continue
-            _, head_type, tail_type, relation = record["relation"].split("/")
-            quintuple = Quintuple(Entity(*record["h"]["pos"], head_type),
-                                  Entity(*record["t"]["pos"], tail_type),
-                                  relation)
-            if quintuple not in sample.quintuples:
-                sample.quintuples.append(quintuple)
-    return [sample for sample in groups.values() if sample.quintuples]
 
 
 def test_encode_cells():
@@ -235,12 +204,9 @@ def test_tagging_recovery_causes():
     ("train", 4503, 31, 11, 35),
     ("val", 624, 1, 1, 1),
 ])
-def test_tagging_recovery_on_mnre(split, total, lost_overlap, lost_nested,
-                                  sentences):
-    path = MNRE_DIR / f"mnre_{split}.txt"
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    samples = read_mnre(path)
+def test_tagging_recovery_on_mnre(mnre_file, split, total, lost_overlap,
+                                  lost_nested, sentences):
+    samples = read_samples(mnre_file(split))[0]
     report = tagging_recovery(samples)
     assert report["total"] == total
     assert report["lost"] == {"overlapping_head_tail": lost_overlap,

@@ -1,10 +1,17 @@
-"""JMERE samples: types, readers, validation, statistics and the dataset."""
+"""JMERE data: samples and scene graphs, their readers and writers, input
+validation and statistics. The bottom layer: imports nothing of jmere_pyg but
+:mod:`jmere_pyg.labels`."""
 from .sample import Entity, Quintuple, Sample
-from .errors import DataFormatError, ReadReport
-from .readers import read_samples, write_jsonl
+from .scene_graph import (SceneGraph, SceneObject, SceneRelation, image_key,
+                          lookup_scene_graph, read_scene_graphs,
+                          write_scene_graphs)
+from .errors import DataFormatError, ReadReport, SceneGraphFormatError
+from .readers import FORMATS, read_samples, write_jsonl
+from .sgb import read_sgb_output
 from .stats import dataset_statistics
-from .dataset import JMEREDataset
 
-__all__ = ["DataFormatError", "Entity", "JMEREDataset", "Quintuple",
-           "ReadReport", "Sample", "dataset_statistics", "read_samples",
-           "write_jsonl"]
+__all__ = ["DataFormatError", "Entity", "FORMATS", "Quintuple", "ReadReport",
+           "Sample", "SceneGraph", "SceneGraphFormatError", "SceneObject",
+           "SceneRelation", "dataset_statistics", "image_key",
+           "lookup_scene_graph", "read_samples", "read_scene_graphs",
+           "read_sgb_output", "write_jsonl", "write_scene_graphs"]

@@ -10,9 +10,10 @@ nothing is dropped silently: samples and quintuples kept, relation-less MNRE
 lines, duplicates merged and, with ``on_error='skip'``, every skipped line or
 sample by reason (the ``reason`` of its :class:`DataFormatError`).
 """
+import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 #: Places in a file: a line of a text file or a sample object of a JSON list.
 LOCATION_UNITS = ("line", "sample")
@@ -69,6 +70,52 @@ class DataFormatError(ValueError):
 
 def _rebuild_error(path, line, field, detail, reason, unit):
     return DataFormatError(path, line, field, detail, reason=reason, unit=unit)
+
+
+class SceneGraphFormatError(DataFormatError):
+    """Malformed scene graph input: a :class:`DataFormatError` whose place
+    is a field path inside a JSON file rather than a line, e.g.
+    ``graphs.json: field '["a.jpg"].objects[2].box': expected 4 numbers``.
+
+    Args:
+        path (str, optional): The file; ``None`` for an in-memory graph.
+        field (str, optional): The field at fault; ``None`` for the whole
+            file.
+        detail (str): What is wrong.
+    """
+
+    def __init__(self, path: Optional[str], field: Optional[str],
+                 detail: str, *, reason: str = "invalid_scene_graph"):
+        super().__init__("<in memory>" if path is None else path, None,
+                         field, detail, reason=reason)
+
+    def __reduce__(self):
+        return (SceneGraphFormatError, (self.path, self.field, self.detail))
+
+
+# Shared checks of decoded JSON values (bool is an int in Python, never a
+# number in our files).
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is an int (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is an int or float (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def finite_number(value: Any) -> Optional[float]:
+    """``float(value)`` for a finite int or float (not bool), else None."""
+    if not is_number(value):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def is_index(value: Any, size: int) -> bool:
+    """Whether ``value`` is an int in ``[0, size)``."""
+    return is_int(value) and 0 <= value < size
 
 
 @dataclass

@@ -92,7 +92,7 @@ from typing import (Dict, Iterable, List, NoReturn, Optional, Sequence, Set,
                     Tuple, Union)
 
 from ..labels import ENTITY_TYPES, RELATIONS
-from .errors import DataFormatError, ReadReport
+from .errors import DataFormatError, ReadReport, is_int, is_number
 from .sample import Entity, Quintuple, Sample
 from .tokenize import Tokenizer, default_tokenizer
 
@@ -276,14 +276,6 @@ def _detect(text: str, path: str) -> str:
         reason="unknown_format")
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _without_whitespace(text: str) -> str:
     return "".join(text.split())
 
@@ -326,7 +318,7 @@ class _Reader:
             raise ValueError(f"on_error must be one of "
                              f"{', '.join(map(repr, ON_ERROR))}; "
                              f"got {on_error!r}")
-        if max_words is not None and (not _is_int(max_words)
+        if max_words is not None and (not is_int(max_words)
                                       or max_words < 1):
             raise ValueError(f"max_words must be None or a positive integer, "
                              f"got {max_words!r}")
@@ -625,7 +617,7 @@ class _Reader:
                        "wrong_type")
 
     def _expect_number(self, value, field: str):
-        if not _is_number(value):
+        if not is_number(value):
             self._fail(field, f"expected a number, got {_type_name(value)}",
                        "wrong_type")
 
@@ -662,7 +654,7 @@ class _Reader:
 
     def _span(self, start, end, field: str,
               tokens: List[str]) -> Tuple[int, int]:
-        if not (_is_int(start) and _is_int(end)):
+        if not (is_int(start) and is_int(end)):
             self._fail(field, f"expected integer start and end, got "
                        f"[{start!r}, {end!r})", "wrong_type")
         if end <= start:

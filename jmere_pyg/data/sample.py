@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from ..labels import SYMMETRIC_RELATIONS
+from .scene_graph import SceneGraph
 
 
 @dataclass(frozen=True, order=True)
@@ -41,14 +42,14 @@ class Sample:
     """One post: its words, its image id and its gold quintuples.
 
     ``scene_graph`` is the visual graph of the image (a
-    :class:`jmere_pyg.graphs.SceneGraph`) or ``None`` when the post has no
+    :class:`~jmere_pyg.data.scene_graph.SceneGraph`) or ``None`` when the post has no
     image or no scene graph: such a sample has zero objects and is valid.
     ``source`` says where the sample was read (``file:line``) for messages.
     """
     tokens: List[str]
     image_id: Optional[str] = None
     quintuples: List[Quintuple] = field(default_factory=list)
-    scene_graph: Optional[object] = None
+    scene_graph: Optional[SceneGraph] = None
     source: Optional[str] = None
 
     @property

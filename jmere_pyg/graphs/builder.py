@@ -13,9 +13,10 @@ from torch_geometric.data import HeteroData
 from tqdm.auto import tqdm
 
 from ..data.sample import Sample
+from ..data.scene_graph import SceneGraph, lookup_scene_graph
 from ..tagging import encode_grid
+from .layout import DEP, OBJECT, PAIR, REL, WORD
 from .pmi import PMIStatistics
-from .scene_graph import SceneGraph, lookup_scene_graph
 from .text_graph import ParsedSentence, TextParser
 from .vocab import SELF, Vocabulary
 
@@ -215,13 +216,13 @@ class GraphBuilder:
         tokens = list(sample.tokens)
         n = len(tokens)
         data = HeteroData()
-        data["word"].num_nodes = n
-        data["word"].pos = _long(self.pos_vocab.lookup(parse.pos))
+        data[WORD].num_nodes = n
+        data[WORD].pos = _long(self.pos_vocab.lookup(parse.pos))
 
-        dep = data["word", "dep", "word"]
+        dep = data[DEP]
         dep.edge_index, dep.edge_type = self._dependency_edges(parse)
 
-        pair = data["word", "pair", "word"]
+        pair = data[PAIR]
         words = torch.arange(n)
         pair.edge_index = torch.stack([words.repeat_interleave(n),
                                        words.repeat(n)])
@@ -251,8 +252,8 @@ class GraphBuilder:
         objects = [] if graph is None else graph.objects
         relations = [] if graph is None else graph.relations
         k = len(objects)
-        data["object"].num_nodes = k
-        data["object"].label = _long(
+        data[OBJECT].num_nodes = k
+        data[OBJECT].label = _long(
             self.object_vocab.lookup(obj.label for obj in objects))
         x = torch.zeros(k, self.object_feature_dim)
         if self.object_feature_dim > 0:
@@ -269,9 +270,9 @@ class GraphBuilder:
                         f"{len(obj.feature)}, object_feature_dim is "
                         f"{self.object_feature_dim}")
                 x[i] = torch.as_tensor(obj.feature, dtype=torch.float)
-        data["object"].x = x
+        data[OBJECT].x = x
 
-        rel = data["object", "rel", "object"]
+        rel = data[REL]
         source = [r.subject for r in relations] + list(range(k))
         target = [r.object for r in relations] + list(range(k))
         rel.edge_index = torch.stack([_long(source), _long(target)])

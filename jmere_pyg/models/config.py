@@ -7,6 +7,9 @@ from typing import Optional, Union
 from ..config_base import DictConfig
 
 ALIGNMENT_MODES = ("sparse", "dense")
+#: Version of the saved ``config.json`` layout; :meth:`EEGAConfig.load`
+#: refuses others.
+FORMAT_VERSION = 1
 
 
 @dataclass
@@ -48,20 +51,37 @@ class EEGAConfig(DictConfig):
         ot_reg (float): entropic regularisation of both solvers.
             (default: ``0.1``)
         sinkhorn_iterations (int): Sinkhorn iterations (the paper's 20).
-        gw_outer_iterations (int): outer (proximal) iterations of entropic GW.
+            (default: ``20``)
+        gw_outer_iterations (int): outer (proximal) iterations of entropic
+            GW. (default: ``5``)
         gw_inner_iterations (int): Sinkhorn iterations inside each GW step.
+            (default: ``20``)
         use_image (bool): ablation switch: ``False`` ignores objects.
+            (default: ``True``)
         use_alignment (bool): ablation switch: ``False`` drops ``L_graph``
-            ("w/o edge-enhanced").
+            ("w/o edge-enhanced"). (default: ``True``)
         use_edge_types (bool): ablation switch: ``False`` turns the attribute
-            transformers into vanilla graph transformers.
+            transformers into vanilla graph transformers. (default: ``True``)
         use_multi_channel (bool): ablation switch: ``False`` feeds the
             cross-modal output straight to the word-pair classifier.
+            (default: ``True``)
         alignment_nodes_only (bool): ablation switch: only the node term
-            (``alpha = 1``).
-        num_dep_labels, num_pos, num_object_classes, num_predicates,
-        object_feature_dim, max_distance, max_pmi, num_tags: sizes taken from
-            the graph builder and the label space.
+            (``alpha = 1``). (default: ``False``)
+
+    Sizes filled in from the graph builder and the label space by
+    :meth:`EEGA.from_builder` (the defaults only make a config valid):
+
+    Args:
+        num_dep_labels (int): dependency label vocabulary. (default: ``2``)
+        num_pos (int): part-of-speech vocabulary. (default: ``1``)
+        num_object_classes (int): object class vocabulary. (default: ``1``)
+        num_predicates (int): predicate vocabulary. (default: ``2``)
+        object_feature_dim (int): object feature size ``F``, 0 without
+            features. (default: ``0``)
+        max_distance (int): clip of the syntactic distance. (default: ``10``)
+        max_pmi (int): clip of the PMI value. (default: ``10``)
+        num_tags (int): word-pair tags (:data:`jmere_pyg.labels.TAGS`).
+            (default: ``26``)
     """
     encoder: Optional[str] = None
     max_subwords: int = 512
@@ -106,8 +126,27 @@ class EEGAConfig(DictConfig):
         return 1.0 if self.alignment_nodes_only else self.alpha
 
     def save(self, path: Union[str, Path]) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        """Writes ``path`` (JSON) with the fields and ``format_version``."""
+        state = {"format_version": FORMAT_VERSION, **self.to_dict()}
+        Path(path).write_text(json.dumps(state, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "EEGAConfig":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Reads a file written by :meth:`save`; a file without
+        ``format_version`` is read as version 1 (written before it
+        existed)."""
+        try:
+            state = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: invalid JSON: {error}") from None
+        if not isinstance(state, dict):
+            raise ValueError(f"{path}: expected a JSON object of settings")
+        version = state.pop("format_version", 1)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"{path}: unsupported config format version "
+                             f"{version!r}; this jmere_pyg reads "
+                             f"{FORMAT_VERSION}")
+        try:
+            return cls.from_dict(state)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None

@@ -1,7 +1,7 @@
 """EEGA: edge-enhanced graph alignment network with word-pair relation tagging."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -10,7 +10,8 @@ from torch_geometric.data import Batch
 
 from ..alignment import AlignmentOutput, GraphAlignment
 from ..data.sample import Quintuple, Sample
-from ..graphs import GraphBuilder
+from ..data.scene_graph import SceneGraph
+from ..graphs import DEP, OBJECT, PAIR, REL, WORD, GraphBuilder
 from ..labels import NUM_TAGS, TAG_TO_ID
 from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   MultiChannelLayer, WordEncoder, WordEncoderInfo,
@@ -21,10 +22,6 @@ from .config import EEGAConfig
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_DIR = "encoder"
-
-PAIR = ("word", "pair", "word")
-DEP = ("word", "dep", "word")
-REL = ("object", "rel", "object")
 
 
 @dataclass
@@ -139,11 +136,11 @@ class EEGA(nn.Module):
     def from_builder(cls, graph_builder: GraphBuilder,
                      config: Optional[EEGAConfig] = None,
                      **overrides) -> "EEGA":
-        """Build a model whose vocabulary sizes match ``graph_builder``."""
-        values = (config or EEGAConfig()).to_dict()
-        values.update(overrides)
-        values.update(graph_builder.model_sizes(), num_tags=NUM_TAGS)
-        return cls(EEGAConfig.from_dict(values), graph_builder)
+        """Build a model whose vocabulary sizes match ``graph_builder``;
+        ``overrides`` change fields of ``config``."""
+        config = (config or EEGAConfig()).replace(**{
+            **overrides, **graph_builder.model_sizes(), "num_tags": NUM_TAGS})
+        return cls(config, graph_builder)
 
     @property
     def device(self) -> torch.device:
@@ -157,7 +154,7 @@ class EEGA(nn.Module):
                 (``batch['word', 'pair', 'word'].edge_label``), when present,
                 give the loss.
         """
-        word = batch["word"]
+        word = batch[WORD]
         num_graphs = batch.num_graphs
         x_word, encoder_info = self.encoder(batch.tokens)
         h_word = self.word_graph(x_word, batch[DEP].edge_index,
@@ -169,10 +166,10 @@ class EEGA(nn.Module):
             if self.alignment is not None:
                 alignment = self.alignment(
                     h_word, batch[DEP].edge_index, word.batch, h_object,
-                    batch[REL].edge_index, batch["object"].batch, num_graphs)
+                    batch[REL].edge_index, batch[OBJECT].batch, num_graphs)
                 graph_loss = alignment.loss
             h_word = self.cross_attention(h_word, word.batch, h_object,
-                                          batch["object"].batch)
+                                          batch[OBJECT].batch)
 
         pair_index = batch[PAIR].edge_index
         if self.multi_channel is not None:
@@ -223,7 +220,7 @@ class EEGA(nn.Module):
     def encode_objects(self, batch: Batch) -> Tensor:
         """Object node states ``[N_o, d_T]`` after the object-side attribute
         transformer (``[0, d_T]`` when the batch has no objects)."""
-        objects = batch["object"]
+        objects = batch[OBJECT]
         x_object = self.object_class_embedding(objects.label)
         if self.object_feature_projection is not None:
             x_object = x_object + self.object_feature_projection(objects.x)
@@ -234,7 +231,7 @@ class EEGA(nn.Module):
     def sample_grids(batch: Batch, logits: Tensor) -> List[Tensor]:
         """Split pair logits ``[P, C]`` into one ``[n, n, C]`` grid per
         sample (pairs are stored row-major per sample)."""
-        sizes = torch.bincount(batch["word"].batch,
+        sizes = torch.bincount(batch[WORD].batch,
                                minlength=batch.num_graphs).tolist()
         chunks = logits.split([n * n for n in sizes])
         return [chunk.view(n, n, -1) for chunk, n in zip(chunks, sizes)]
@@ -245,7 +242,8 @@ class EEGA(nn.Module):
 
     @torch.no_grad()
     def extract_with_confidence(
-            self, samples: Sequence[Sample], batch_size: int = 16
+            self, samples: Sequence[Sample], batch_size: int = 16,
+            scene_graphs: Optional[Mapping[str, SceneGraph]] = None
     ) -> List[List[Tuple[Quintuple, float]]]:
         """Like :meth:`extract`, each quintuple with a confidence: the mean
         probability of its relation over its head x tail block of cells."""
@@ -258,10 +256,10 @@ class EEGA(nn.Module):
         results = []
         for start in range(0, len(samples), batch_size):
             # Gold quintuples, if any, play no part in extraction.
-            chunk = [Sample(tokens=s.tokens, image_id=s.image_id,
-                            scene_graph=s.scene_graph, source=s.source)
+            chunk = [replace(s, quintuples=[])
                      for s in samples[start:start + batch_size]]
-            graphs = self.graph_builder.build_many(chunk, progress=False)
+            graphs = self.graph_builder.build_many(
+                chunk, progress=False, scene_graphs=scene_graphs)
             batch = Batch.from_data_list(graphs).to(self.device)
             for grid in self.sample_grids(batch, self(batch).logits):
                 probabilities = grid.softmax(dim=-1)
@@ -273,12 +271,23 @@ class EEGA(nn.Module):
         self.train(was_training)
         return results
 
-    def extract(self, samples: Sequence[Sample],
-                batch_size: int = 16) -> List[List[Quintuple]]:
-        """Extract the quintuples of samples (tokens and optional scene
-        graph)."""
+    def extract(self, samples: Sequence[Sample], batch_size: int = 16,
+                scene_graphs: Optional[Mapping[str, SceneGraph]] = None
+                ) -> List[List[Quintuple]]:
+        """Extract the quintuples of samples.
+
+        Args:
+            samples (sequence of Sample): The posts (their gold quintuples,
+                if any, are ignored).
+            batch_size (int, optional): Posts per forward pass.
+            scene_graphs (dict, optional): Image file name -> scene graph,
+                found by the base name of each sample's ``image_id``
+                (:meth:`GraphBuilder.build_many`); a sample whose image is
+                not there uses its own ``scene_graph``, if any.
+        """
         return [[q for q, _ in found]
-                for found in self.extract_with_confidence(samples, batch_size)]
+                for found in self.extract_with_confidence(
+                    samples, batch_size, scene_graphs)]
 
     def save_pretrained(self, directory: Union[str, Path]) -> None:
         """Write ``config.json``, ``model.safetensors``, the graph builder's

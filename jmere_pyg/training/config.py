@@ -2,9 +2,10 @@
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Optional, Union
 
 from ..config_base import DictConfig
+from ..models import EEGAConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -15,25 +16,38 @@ class TrainingConfig(DictConfig):
 
     Args:
         data_root (str): dataset root; its ``raw/`` holds the split files
-            (see :class:`jmere_pyg.data.JMEREDataset`).
+            (see :class:`jmere_pyg.datasets.JMEREDataset`).
+            (default: ``"data/jmere"``)
         mnre_dir (str, optional): copy ``mnre_{train,val}.txt`` from here into
-            ``data_root/raw`` when they are not there yet.
+            ``data_root/raw`` when they are not there yet. (default: ``None``)
         run_dir (str): where checkpoints, the log and metrics are written.
+            (default: ``"runs/eega"``)
         epochs (int): maximum epochs. (default: ``20``)
         batch_size (int): samples per optimisation step, over all processes.
+            (default: ``16``)
+        eval_batch_size (int): samples per forward pass when evaluating.
+            (default: ``32``)
         encoder_lr (float): learning rate of the pretrained encoder (the
-            paper's ``2e-5``).
-        lr (float): learning rate of the new layers.
+            paper's ``2e-5``). (default: ``2e-5``)
+        lr (float): learning rate of the new layers. (default: ``1e-3``)
+        weight_decay (float): Adam's weight decay. (default: ``0.0``)
         lr_decay (float): factor applied when val F1 stops improving.
+            (default: ``0.5``)
         lr_decay_patience (int): epochs without improvement before decaying.
-        grad_clip (float): maximum gradient norm.
+            (default: ``1``)
+        grad_clip (float): maximum gradient norm. (default: ``1.0``)
         patience (int): early stopping on val quintuple F1 (the paper's 5).
-        seed (int): seed of every random generator.
-        device (str): ``auto``, ``cpu`` or ``cuda``.
+            (default: ``5``)
+        seed (int): seed of every random generator. (default: ``42``)
+        device (str): ``auto``, ``cpu`` or ``cuda``. (default: ``"auto"``)
+        num_workers (int): data loader worker processes. (default: ``0``)
         max_train_samples (int, optional): train on the first N samples only
-            (smoke runs, overfitting checks).
-        max_eval_samples (int, optional): evaluate on the first N val samples.
-        model (dict): :class:`jmere_pyg.EEGAConfig` overrides.
+            (smoke runs, overfitting checks). (default: ``None``)
+        max_eval_samples (int, optional): evaluate on the first N val
+            samples. (default: ``None``)
+        model (EEGAConfig): the model's settings; in a file, a mapping of
+            :class:`jmere_pyg.EEGAConfig` fields (the vocabulary sizes are
+            filled in from the data). (default: ``EEGAConfig()``)
     """
     data_root: str = "data/jmere"
     mnre_dir: Optional[str] = None
@@ -53,7 +67,7 @@ class TrainingConfig(DictConfig):
     num_workers: int = 0
     max_train_samples: Optional[int] = None
     max_eval_samples: Optional[int] = None
-    model: Dict[str, Any] = field(default_factory=dict)
+    model: EEGAConfig = field(default_factory=EEGAConfig)
 
     unknown_keys_message = "unknown training settings"
 
@@ -75,4 +89,7 @@ class TrainingConfig(DictConfig):
         if not isinstance(values, dict):
             raise ValueError(f"{path}: an experiment file holds one mapping of "
                              f"settings")
-        return cls.from_dict(values)
+        try:
+            return cls.from_dict(values)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None

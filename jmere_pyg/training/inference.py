@@ -1,31 +1,35 @@
 """Evaluate a checkpoint on a data file; extract quintuples from new posts."""
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..data.readers import read_samples
 from ..data.sample import Quintuple, Sample
+from ..data.scene_graph import (SceneGraph, lookup_scene_graph,
+                                read_scene_graphs)
 from ..data.tokenize import default_tokenizer
+from ..graphs import OBJECT
 from ..models import EEGA
 from .evaluation import evaluate, predict_graphs
 
 
-def attach_scene_graphs(samples: Sequence[Sample],
-                        path: Optional[str]) -> Dict[str, int]:
-    """Give every sample the scene graph of its image from ``path`` (our
-    JSON format), matched by image file name. Returns counts of matched and
-    unmatched samples: a sample without a scene graph keeps zero objects."""
+def count_scene_graph_matches(
+        samples: Sequence[Sample],
+        scene_graphs: Optional[Mapping[str, SceneGraph]]) -> Dict[str, int]:
+    """How many samples find the scene graph of their image in
+    ``scene_graphs`` (matched by image file name, as the graph builder
+    does); a sample without one has zero objects."""
     matched = 0
-    if path is not None:
-        from ..graphs.scene_graph import lookup_scene_graph, read_scene_graphs
-        graphs = read_scene_graphs(path)
-        for sample in samples:
-            graph = lookup_scene_graph(graphs, sample.image_id)
-            if graph is not None:
-                sample.scene_graph = graph
-                matched += 1
+    if scene_graphs is not None:
+        matched = sum(lookup_scene_graph(scene_graphs, sample.image_id)
+                      is not None for sample in samples)
     return {"with_scene_graph": matched,
             "without_scene_graph": len(samples) - matched}
+
+
+def _read_scene_graphs(path: Optional[str]
+                       ) -> Optional[Dict[str, SceneGraph]]:
+    return None if path is None else read_scene_graphs(path)
 
 
 def evaluate_file(checkpoint: str, data: str, *,
@@ -35,8 +39,9 @@ def evaluate_file(checkpoint: str, data: str, *,
     """Score the checkpoint on a data file (any format the readers accept)."""
     model = EEGA.from_pretrained(checkpoint)
     samples, report = read_samples(data, data_format)
-    images = attach_scene_graphs(samples, scene_graphs)
-    graphs = model.graph_builder.build_many(samples)
+    graph_map = _read_scene_graphs(scene_graphs)
+    images = count_scene_graph_matches(samples, graph_map)
+    graphs = model.graph_builder.build_many(samples, scene_graphs=graph_map)
     predictions, _ = predict_graphs(model, graphs, batch_size, progress=True)
     metrics = evaluate(model, graphs, samples, predictions=predictions)
     metrics = {"data": str(data), "checkpoint": str(checkpoint),
@@ -45,7 +50,8 @@ def evaluate_file(checkpoint: str, data: str, *,
         from .plots import plot_per_relation, plot_transport_plan
         Path(plot_dir).mkdir(parents=True, exist_ok=True)
         plot_per_relation(metrics, Path(plot_dir) / "per_relation_f1.png")
-        with_objects = [i for i, s in enumerate(samples) if s.scene_graph]
+        with_objects = [i for i, graph in enumerate(graphs)
+                        if graph[OBJECT].num_nodes > 0]
         if with_objects:
             plot_transport_plan(model, graphs[with_objects[0]],
                                 Path(plot_dir) / "transport_plan.png")
@@ -81,8 +87,9 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
         samples = [Sample(tokens=tokens, image_id=image_id, source="--text")]
     else:
         samples, _ = read_samples(path, data_format)
-    attach_scene_graphs(samples, scene_graphs)
-    extracted = model.extract_with_confidence(samples, batch_size=batch_size)
+    extracted = model.extract_with_confidence(
+        samples, batch_size=batch_size,
+        scene_graphs=_read_scene_graphs(scene_graphs))
     lines = []
     for sample, found in zip(samples, extracted):
         lines.append(json.dumps({

@@ -9,6 +9,8 @@ from typing import Dict, List
 import torch
 from torch_geometric.data import Batch, HeteroData
 
+from ..graphs import OBJECT, WORD
+
 
 def _pyplot():
     try:
@@ -76,13 +78,13 @@ def plot_transport_plan(model, graph: HeteroData, out_path: Path) -> Path:
     output = model(batch)
     model.train(was_training)
     plan = output.alignment.node_plan[0]
-    k, n = graph["object"].num_nodes, graph["word"].num_nodes
+    k, n = graph[OBJECT].num_nodes, graph[WORD].num_nodes
     plan = plan[:k, :n].cpu().numpy()
     labels = model.graph_builder.object_vocab.to_list()
     fig, ax = plt.subplots(figsize=(0.35 * n + 2, 0.35 * k + 2))
     ax.imshow(plan, cmap="Blues")
     ax.set_xticks(range(n), graph.tokens, rotation=90)
-    ax.set_yticks(range(k), [labels[i] for i in graph["object"].label.tolist()])
+    ax.set_yticks(range(k), [labels[i] for i in graph[OBJECT].label.tolist()])
     ax.set_title("Node transport plan (objects x words)")
     fig.tight_layout()
     fig.savefig(out_path, dpi=120)

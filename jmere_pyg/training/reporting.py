@@ -1,7 +1,7 @@
 """Human-readable output of a finished run."""
 from pathlib import Path
 
-from ..data.dataset import JMEREDataset
+from ..datasets import JMEREDataset
 from ..models import EEGA
 from .config import TrainingConfig
 from .evaluation import predict_graphs

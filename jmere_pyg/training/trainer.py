@@ -28,8 +28,9 @@ from torch.utils.data import DistributedSampler
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
-from ..data.dataset import JMEREDataset
-from ..models import EEGA, EEGAConfig
+from ..datasets import JMEREDataset
+from ..graphs import PAIR, WORD
+from ..models import EEGA
 from .config import TrainingConfig
 from .evaluation import evaluate
 
@@ -136,8 +137,7 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         val_graphs = val_graphs[:config.max_eval_samples]
 
     if model is None:
-        model = EEGA.from_builder(train_set.builder,
-                                  EEGAConfig.from_dict(config.model))
+        model = EEGA.from_builder(train_set.builder, config.model)
     model.to(device)
     run_dir = Path(config.run_dir)
     if is_main:
@@ -259,8 +259,8 @@ def _pair_share(batch, world_size: int) -> float:
     word pair of the global batch. It is 1 in a single process."""
     if world_size == 1:
         return 1.0
-    local = torch.tensor([batch["word", "pair", "word"].num_edges],
-                         dtype=torch.float64, device=batch["word"].pos.device)
+    local = torch.tensor([batch[PAIR].num_edges],
+                         dtype=torch.float64, device=batch[WORD].pos.device)
     total = local.clone()
     dist.all_reduce(total)
     return float(world_size * local / total)

@@ -1,7 +1,6 @@
 import json
 import pickle
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
@@ -10,10 +9,6 @@ from jmere_pyg.data.readers import (detect_format, read_jmere_json, read_jsonl,
                                     read_mnre, read_samples, write_jsonl)
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
 
-SHARED_DATA = Path(__file__).parents[2].parent / "shared" / "data"
-MNRE_TRAIN = SHARED_DATA / "mnre" / "mnre_train.txt"
-MNRE_VAL = SHARED_DATA / "mnre" / "mnre_val.txt"
-JMERE_EXAMPLE = SHARED_DATA / "jmere_format_example.json"
 
 WORDS = ["RT", "@x", ":", "Dez", "Bryant", "joins", "the", "NFL", "#", "GO"]
 
@@ -57,21 +52,17 @@ MEMBER = Quintuple(Entity(3, 5, "per"), Entity(7, 8, "org"), "member_of")
 
 
 @lru_cache(maxsize=None)
-def real(path):
-    if not path.exists():
-        pytest.skip(f"{path} is missing")
-    return read_samples(path)
-
-
 # Real shared files -----------------------------------------------------------
 
 @pytest.mark.integration
-@pytest.mark.parametrize("path, lines, samples, quintuples, entities", [
-    (MNRE_TRAIN, 12247, 3468, 4503, 7566),
-    (MNRE_VAL, 1624, 473, 624, 1039),
+@pytest.mark.parametrize("split, lines, samples, quintuples, entities", [
+    ("train", 12247, 3468, 4503, 7566),
+    ("val", 1624, 473, 624, 1039),
 ])
-def test_real_mnre_counts(path, lines, samples, quintuples, entities):
-    data, report = real(path)
+def test_real_mnre_counts(mnre_file, split, lines, samples, quintuples,
+                          entities):
+    path = mnre_file(split)
+    data, report = read_samples(path)
     assert report.format == "mnre"
     assert (report.lines, report.samples, report.quintuples) == (
         lines, samples, quintuples)
@@ -84,33 +75,32 @@ def test_real_mnre_counts(path, lines, samples, quintuples, entities):
 
 
 @pytest.mark.integration
-def test_real_mnre_train_details():
-    data, report = real(MNRE_TRAIN)
+def test_real_mnre_train_details(mnre_file):
+    data, report = read_samples(mnre_file("train"))
     assert report.none_relation == 7744
     assert report.sentences_without_relation == 3888
     # Grouped in order of first appearance: the file's first line comes first.
     first = data[0]
     assert first.tokens[:4] == ["The", "latest", "Arkham", "Horror"]
     assert first.image_id == "twitter_19_31_16_6.jpg"
-    assert first.source == f"{MNRE_TRAIN}:1"
+    assert first.source == f"{mnre_file('train')}:1"
     assert first.quintuples[0] == Quintuple(
         Entity(8, 10, "misc"), Entity(2, 5, "misc"), "part_of")
     keys = [(tuple(s.tokens), s.image_id) for s in data]
     assert len(set(keys)) == len(keys)
-    assert read_mnre(MNRE_VAL)[1].samples == 473
+    assert read_mnre(mnre_file("val"))[1].samples == 473
     assert "3,468 samples" in report.summary()
 
 
 @pytest.mark.integration
-def test_real_jmere_example_matches_mnre_train():
-    if not JMERE_EXAMPLE.exists():
-        pytest.skip("example file missing")
-    assert detect_format(JMERE_EXAMPLE) == "jmere"
-    data, report = read_jmere_json(JMERE_EXAMPLE)
+def test_real_jmere_example_matches_mnre_train(shared_data, mnre_file):
+    example = shared_data / "jmere_format_example.json"
+    assert detect_format(example) == "jmere"
+    data, report = read_jmere_json(example)
     assert (report.format, report.lines, report.samples) == ("jmere", 3, 3)
     assert data[0].quintuples[0] == Quintuple(
         Entity(6, 8, "per"), Entity(4, 5, "org"), "member_of")
-    train = {(tuple(s.tokens), s.image_id): s for s in real(MNRE_TRAIN)[0]}
+    train = {(tuple(s.tokens), s.image_id): s for s in read_samples(mnre_file("train"))[0]}
     for sample in data:
         gold = train[(tuple(sample.tokens), sample.image_id)]
         assert sample.quintuples == gold.quintuples

@@ -1,13 +1,9 @@
-from pathlib import Path
-
 import pytest
 
 from jmere_pyg.data.readers import read_mnre
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
 from jmere_pyg.data.stats import dataset_statistics
 from jmere_pyg.labels import ENTITY_TYPES, RELATIONS
-
-SHARED_DATA = Path(__file__).parents[2].parent / "shared" / "data"
 
 
 def test_statistics_of_hand_made_samples():
@@ -59,11 +55,8 @@ def test_adjacent_spans_are_not_nested():
              "nested_entity_sentences": 1, "symmetric_quintuples": 175,
              "words": 7668, "max_words": 30}),
 ])
-def test_statistics_of_real_data(split, expected):
-    path = SHARED_DATA / "mnre" / f"mnre_{split}.txt"
-    if not path.exists():
-        pytest.skip(f"{path} is missing")
-    stats = dataset_statistics(read_mnre(path)[0])
+def test_statistics_of_real_data(mnre_file, split, expected):
+    stats = dataset_statistics(read_mnre(mnre_file(split))[0])
     assert {key: stats[key] for key in expected} == expected
     assert sum(stats["relations"].values()) == expected["quintuples"]
     assert sum(stats["entity_types"].values()) == expected["entities"]

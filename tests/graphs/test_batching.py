@@ -5,8 +5,8 @@ from torch_geometric.data import Batch
 from torch_geometric.loader import DataLoader
 
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
-from jmere_pyg.graphs import (GraphBuilder, SceneGraph, SceneObject,
-                              SceneRelation)
+from jmere_pyg.data.scene_graph import SceneGraph, SceneObject, SceneRelation
+from jmere_pyg.graphs import GraphBuilder
 
 FEATURE_DIM = 3
 

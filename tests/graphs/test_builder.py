@@ -4,9 +4,8 @@ import pytest
 import torch
 
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
-from jmere_pyg.graphs import (UPOS_TAGS, GraphBuilder, PMIStatistics,
-                              SceneGraph, SceneObject, SceneRelation,
-                              TextParser)
+from jmere_pyg.data.scene_graph import SceneGraph, SceneObject, SceneRelation
+from jmere_pyg.graphs import UPOS_TAGS, GraphBuilder, PMIStatistics, TextParser
 from jmere_pyg.labels import TAG_TO_ID
 from jmere_pyg.tagging import encode_grid
 

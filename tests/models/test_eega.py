@@ -5,7 +5,8 @@ from torch_geometric.data import Batch
 
 from jmere_pyg import EEGA, EEGAConfig
 from jmere_pyg.data import Entity, Quintuple, Sample
-from jmere_pyg.graphs import GraphBuilder, SceneGraph, SceneObject, SceneRelation
+from jmere_pyg.data import SceneGraph, SceneObject, SceneRelation
+from jmere_pyg.graphs import GraphBuilder
 
 WORDS = ["Curry", "and", "Thompson", "won", "the", "NBA", "trophy", "in",
          "New", "York", "with", "the", "team", "so", "happy", "stars"]

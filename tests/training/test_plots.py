@@ -6,7 +6,8 @@ import torch
 
 from jmere_pyg import EEGA, EEGAConfig
 from jmere_pyg.data import Entity, Quintuple, Sample
-from jmere_pyg.graphs import GraphBuilder, SceneGraph, SceneObject, SceneRelation
+from jmere_pyg.data import SceneGraph, SceneObject, SceneRelation
+from jmere_pyg.graphs import GraphBuilder
 from jmere_pyg.metrics import quintuple_metrics
 
 pytest.importorskip("matplotlib")

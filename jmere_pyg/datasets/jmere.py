@@ -8,7 +8,7 @@ Layout of ``root``::
                      {split}.jsonl     (our JSON lines)
                      for split in train, val, test (only one file per split);
                      optional scene_graphs.json (our scene graph format, see
-                     jmere_pyg.graphs.scene_graph; matched by image file name)
+                     jmere_pyg.data.scene_graph; matched by image file name)
     root/processed/  {split}.pt            the HeteroData graphs
                      {split}_samples.jsonl the samples (gold quintuples)
                      {split}_report.json   the split's ReadReport and summary
@@ -28,12 +28,12 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from torch_geometric.data import HeteroData, InMemoryDataset
 
+from ..data.errors import ReadReport
+from ..data.readers import read_samples, write_jsonl
+from ..data.sample import Sample
+from ..data.scene_graph import read_scene_graphs
 from ..graphs.builder import FILE_NAME as BUILDER_FILE
 from ..graphs.builder import GraphBuilder
-from ..graphs.scene_graph import read_scene_graphs
-from .errors import ReadReport
-from .readers import read_samples, write_jsonl
-from .sample import Sample
 
 PathLike = Union[str, os.PathLike]
 
@@ -228,8 +228,7 @@ class JMEREDataset(InMemoryDataset):
 
         Example::
 
-            train = JMEREDataset.from_mnre("data/jmere",
-                                           "/work/shared/data/mnre")
+            train = JMEREDataset.from_mnre("data/jmere", "path/to/mnre")
             val = JMEREDataset("data/jmere", split="val")
         """
         cls.prepare_root_from_mnre(root, mnre_dir, copy=copy)

@@ -8,11 +8,12 @@ import pytest
 import torch
 from torch_geometric.loader import DataLoader
 
-from jmere_pyg.data.dataset import JMEREDataset, link_mnre_files
+from jmere_pyg.datasets import JMEREDataset, link_mnre_files
 from jmere_pyg.data.readers import read_samples, write_jsonl
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
-from jmere_pyg.graphs import (GraphBuilder, SceneGraph, SceneObject,
-                              SceneRelation, write_scene_graphs)
+from jmere_pyg.data.scene_graph import (SceneGraph, SceneObject,
+                                        SceneRelation, write_scene_graphs)
+from jmere_pyg.graphs import GraphBuilder
 
 pytestmark = pytest.mark.integration
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from jmere_pyg.graphs import (SceneGraph, SceneGraphFormatError, SceneObject,
-                              SceneRelation, lookup_scene_graph,
-                              read_scene_graphs, read_sgb_output,
-                              write_scene_graphs)
+from jmere_pyg.data import (SceneGraph, SceneGraphFormatError, SceneObject,
+                            SceneRelation, lookup_scene_graph,
+                            read_scene_graphs, read_sgb_output,
+                            write_scene_graphs)
 
 
 def make_graph(num_objects=15):
