@@ -5,7 +5,8 @@ import torch
 
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
 from jmere_pyg.data.scene_graph import SceneGraph, SceneObject, SceneRelation
-from jmere_pyg.graphs import UPOS_TAGS, GraphBuilder, PMIStatistics, TextParser
+from jmere_pyg.graphs import (DEP, OBJECT, PAIR, REL, UPOS_TAGS, WORD,
+                              GraphBuilder, PMIStatistics, TextParser)
 from jmere_pyg.labels import TAG_TO_ID
 from jmere_pyg.tagging import encode_grid
 
@@ -95,6 +96,9 @@ def test_build_layout(builder):
 
     assert data.tokens == CURRY.tokens
     assert data.sample_index == 7
+    assert data.validate()
+    assert set(data.node_types) == {WORD, OBJECT}
+    assert set(data.edge_types) == {DEP, PAIR, REL}
 
 
 def test_sample_without_quintuples_or_image(builder):
@@ -105,6 +109,7 @@ def test_sample_without_quintuples_or_image(builder):
     assert data["object"].x.shape == (0, 0)
     assert data["object", "rel", "object"].edge_index.shape == (2, 0)
     assert data["object", "rel", "object"].edge_type.shape == (0, )
+    assert data.validate()
 
 
 def test_scene_graph_sources(builder):

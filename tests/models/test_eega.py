@@ -168,6 +168,30 @@ def test_extract_ignores_gold_and_runs_without_image(builder,
     assert all(0.0 <= c <= 1.0 for _, c in scored[0])
 
 
+def test_scene_graphs_reach_extract_by_mapping(builder, tiny_encoder_path,
+                                               monkeypatch):
+    """A mapping by image name gives the model the same objects and logits as
+    samples that carry their graphs, and leaves the samples as they were."""
+    model = make_model(builder, tiny_encoder_path).eval()
+    carrying = make_samples()
+    mapping = {s.image_id: s.scene_graph for s in carrying if s.scene_graph}
+    bare = [Sample(s.tokens, s.image_id, list(s.quintuples), source="x")
+            for s in carrying]
+    seen = []
+    forward = model.forward
+    monkeypatch.setattr(model, "forward", lambda batch: seen.append(
+        (batch["object"].label.tolist(), forward(batch).logits)) or
+        forward(batch))
+    scored = model.extract_with_confidence(bare, scene_graphs=mapping)
+    assert scored == model.extract_with_confidence(carrying)
+    model.extract(bare)  # no mapping: no objects
+    (mapped, mapped_logits), (carried, carried_logits), (none, _) = seen
+    assert mapped == carried and len(mapped) == 10 and none == []
+    torch.testing.assert_close(mapped_logits, carried_logits)
+    assert all(s.scene_graph is None and s.source == "x" for s in bare)
+    assert [s.quintuples for s in bare] == [s.quintuples for s in carrying]
+
+
 def test_config_rejects_unknown_mode_and_fields():
     with pytest.raises(ValueError, match="alignment_mode"):
         EEGAConfig(alignment_mode="fast")
