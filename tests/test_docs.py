@@ -1,6 +1,7 @@
 """The API reference (``docs/api``, Sphinx autodoc + napoleon) builds from
 the docstrings without a warning, and covers every module."""
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,19 +42,28 @@ def test_every_module_has_a_page():
     assert sorted(modules - documented) == []
 
 
-@pytest.mark.parametrize("literal, status", [("``a literal``", 0),
-                                             ("``an unclosed literal", 1)])
-def test_a_broken_docstring_fails_the_build(tmp_path, monkeypatch, literal,
+@pytest.mark.parametrize("text, status", [
+    ("``a literal``", 0),
+    ("``an unclosed literal", 1),
+    (":class:`torch.Tensor` (other libraries stay plain text)", 0),
+    (":class:`jmere_pyg.graphs.Vocabulary`", 0),
+    (":class:`jmere_pyg.NoSuchClass`", 1),
+])
+def test_a_broken_docstring_fails_the_build(tmp_path, monkeypatch, text,
                                             status):
-    module = f"docstring_module_{status}"
+    module = "docstring_module"
     (tmp_path / f"{module}.py").write_text(
         f'"""A module."""\n\n\ndef f(x):\n'
-        f'    """Returns {literal}.\n\n'
+        f'    """Returns {text}.\n\n'
         f'    Args:\n        x: a value.\n    """\n')
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
     source = tmp_path / "src"
     source.mkdir()
     shutil.copy(API_DOCS / "conf.py", source / "conf.py")
+    # A page of the package too: public names resolve to where their
+    # objects are documented.
     (source / "index.rst").write_text(
-        f"Module\n======\n\n.. automodule:: {module}\n   :members:\n")
+        f"Module\n======\n\n.. automodule:: {module}\n   :members:\n\n"
+        ".. automodule:: jmere_pyg.graphs.vocab\n   :members:\n")
     assert build(source, tmp_path) == status
