@@ -69,9 +69,10 @@ def resolve_checkpoint(name_or_path: PathLike, *,
         raise OSError(
             f"cannot load {repo_id!r}"
             + (f" at revision {revision!r}" if revision else "")
-            + f": it is not in the Hugging Face cache and {reason}. Connect "
-            f"and retry, or download the repository elsewhere and pass its "
-            f"local folder: EEGA.from_pretrained('path/to/folder')") from error
+            + f": it is no local folder, and as a Hub repository it is not "
+            f"in the Hugging Face cache and {reason}. Connect and retry, or "
+            f"download the repository elsewhere and pass its local folder: "
+            f"EEGA.from_pretrained('path/to/folder')") from error
 
 
 def push_to_hub(model: "EEGA", repo_id: str, *,

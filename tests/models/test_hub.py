@@ -7,6 +7,7 @@ import pytest
 import torch
 import yaml
 from huggingface_hub import constants
+from huggingface_hub.utils import LocalEntryNotFoundError
 from torch_geometric.data import Batch
 
 from jmere_pyg import EEGA
@@ -94,6 +95,17 @@ def test_uncached_repo_offline_says_why_and_what_to_do(tmp_path, offline):
     with pytest.raises(OSError, match=r"'org/absent'.*not in the Hugging "
                        r"Face cache and HF_HUB_OFFLINE is set.*local folder"):
         EEGA.from_pretrained("org/absent", cache_dir=tmp_path)
+
+
+def test_uncached_repo_without_network(tmp_path, monkeypatch):
+    def unreachable(repo_id, **kwargs):
+        raise LocalEntryNotFoundError("connection error")
+
+    monkeypatch.setattr(hub, "snapshot_download", unreachable)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    with pytest.raises(OSError, match=r"'org/absent' at revision 'v2'.*the "
+                       r"Hub could not be reached"):
+        EEGA.from_pretrained("org/absent", revision="v2")
 
 
 def test_uncached_repo_with_local_files_only(tmp_path):
