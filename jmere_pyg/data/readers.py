@@ -22,10 +22,11 @@ Formats
     sentences with no other line give no sample (counted in
     ``report.sentences_without_relation``).
 
-``jmere``: the official JMERE JSON, one JSON list of objects ``{token,
-    img_id, label_list}``, where every element of ``label_list`` is a
-    one-element list holding ``{beg_ent: {name, pos, tags}, sec_ent: {...},
-    relation}`` (``tags`` is the entity type). Objects with the same
+``jmere``: the official JMERE JSON, one JSON list of objects
+    ``{token, img_id, label_list}``, where every element of ``label_list``
+    is a one-element list holding
+    ``{beg_ent: {name, pos, tags}, sec_ent: {...}, relation}`` (``tags`` is
+    the entity type). Objects with the same
     ``(token, img_id)`` are merged (``report.merged_samples``). Errors name
     the object by its 1-based index in the list: ``error.line`` holds that
     index and the message reads ``path: sample 3: ...``.

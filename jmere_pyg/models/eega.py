@@ -1,7 +1,7 @@
 """EEGA: edge-enhanced graph alignment network with word-pair relation tagging."""
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -18,6 +18,8 @@ from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   WordPairClassifier, word_pair_loss)
 from ..tagging import decode_grid
 from .config import EEGAConfig
+from .hub import push_to_hub, resolve_checkpoint
+from .model_card import write_model_card
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -289,10 +291,27 @@ class EEGA(nn.Module):
                 for found in self.extract_with_confidence(
                     samples, batch_size, scene_graphs)]
 
-    def save_pretrained(self, directory: Union[str, Path]) -> None:
+    def save_pretrained(self, directory: Union[str, Path], *,
+                        training: Optional[Mapping[str, Any]] = None,
+                        metrics: Optional[Mapping[str, Any]] = None,
+                        license: Optional[str] = None,
+                        repo_id: Optional[str] = None) -> None:
         """Write ``config.json``, ``model.safetensors``, the graph builder's
-        vocabularies and the encoder's config and tokenizer to
-        ``directory``, so that :meth:`from_pretrained` needs nothing else."""
+        vocabularies, the encoder's config and tokenizer, and a model card
+        ``README.md`` to ``directory``, so that :meth:`from_pretrained`
+        needs nothing else.
+
+        Args:
+            directory (str or Path): the folder (created if needed).
+            training (dict, optional): training settings for the model card
+                (``TrainingConfig.to_dict()``). (default: ``None``)
+            metrics (dict, optional): val metrics for the model card.
+                (default: ``None``)
+            license (str, optional): license id for the model card.
+                (default: ``None``)
+            repo_id (str, optional): Hub repository named by the card's
+                loading example. (default: ``None``)
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.config.save(directory / CONFIG_NAME)
@@ -302,13 +321,23 @@ class EEGA(nn.Module):
         self.encoder.save_architecture(directory / ENCODER_DIR)
         if self.graph_builder is not None:
             self.graph_builder.save(directory)
+        write_model_card(directory, self, training=training, metrics=metrics,
+                         license=license, repo_id=repo_id)
 
     @classmethod
-    def from_pretrained(cls, directory: Union[str, Path],
-                        map_location: Union[str, torch.device] = "cpu"
-                        ) -> "EEGA":
-        """Load a model written by :meth:`save_pretrained`."""
-        directory = Path(directory)
+    def from_pretrained(cls, name_or_path: Union[str, Path],
+                        map_location: Union[str, torch.device] = "cpu", *,
+                        revision: Optional[str] = None,
+                        cache_dir: Optional[Union[str, Path]] = None,
+                        local_files_only: bool = False,
+                        token: Union[None, bool, str] = None) -> "EEGA":
+        """Load a model written by :meth:`save_pretrained`, from a local
+        folder or a Hugging Face Hub repository id
+        (:func:`jmere_pyg.models.hub.resolve_checkpoint` documents the
+        Hub arguments)."""
+        directory = resolve_checkpoint(
+            name_or_path, revision=revision, cache_dir=cache_dir,
+            local_files_only=local_files_only, token=token)
         if not (directory / CONFIG_NAME).is_file():
             raise FileNotFoundError(f"{directory} holds no {CONFIG_NAME}: not "
                                     f"a jmere_pyg checkpoint")
@@ -320,6 +349,12 @@ class EEGA(nn.Module):
         model = cls(config, builder, encoder=encoder)
         model.load_state_dict(load_file(str(directory / WEIGHTS_NAME)))
         return model.to(map_location)
+
+    def push_to_hub(self, repo_id: str, **kwargs) -> Any:
+        """Upload the model, as :meth:`save_pretrained` writes it, to the
+        Hugging Face Hub repository ``repo_id`` (created if needed); keyword
+        arguments as :func:`jmere_pyg.models.hub.push_to_hub`."""
+        return push_to_hub(self, repo_id, **kwargs)
 
 
 def resolve_encoder(name_or_path: Optional[str]) -> str:

@@ -185,8 +185,10 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             if improved:
                 state.update(best_f1=f1, best_epoch=epoch, bad_epochs=0,
                              best_metrics=val)
-                if is_main:
-                    model.save_pretrained(run_dir / BEST_DIR)
+                if is_main:  # the model card gets settings and val scores
+                    model.save_pretrained(
+                        run_dir / BEST_DIR, training=config.to_dict(),
+                        metrics={"split": "val", "epoch": epoch, **val})
             else:
                 state["bad_epochs"] += 1
             record = {"epoch": epoch, **losses,

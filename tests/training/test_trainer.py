@@ -59,6 +59,10 @@ def test_training_writes_run_folder_and_resumes(data_root, tmp_path,
                  "training_config.json", "log.jsonl", "last_state.pt",
                  "metrics.json"):
         assert (run_dir / name).is_file(), name
+    card = (run_dir / "best" / "README.md").read_text()
+    best_f1 = json.loads((run_dir / "metrics.json").read_text())["strict"]["f1"]
+    assert "| strict | " in card and f"{best_f1:.4f}" in card
+    assert f"| data_root | `{data_root}` |" in card and "- epoch: `1`" in card
     resumed = train(settings(data_root, run_dir, tiny_encoder_path, epochs=3),
                     resume=True, progress=False)
     log = [json.loads(line) for line in
