@@ -93,6 +93,12 @@ class SceneGraphFormatError(DataFormatError):
         return (SceneGraphFormatError, (self.path, self.field, self.detail))
 
 
+class DataNotice(UserWarning):
+    """A warning that input was dropped, merged or ignored without being
+    an error (e.g. MNRE sentences without relation, images without scene
+    graph). The command line prints each one as a counted notice."""
+
+
 # Shared checks of decoded JSON values (bool is an int in Python, never a
 # number in our files).
 def is_int(value: Any) -> bool:
