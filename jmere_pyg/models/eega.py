@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from torch_geometric.data import Batch
@@ -307,18 +308,43 @@ class EEGA(nn.Module):
     def from_pretrained(cls, directory: Union[str, Path],
                         map_location: Union[str, torch.device] = "cpu"
                         ) -> "EEGA":
-        """Load a model written by :meth:`save_pretrained`."""
+        """Load a model written by :meth:`save_pretrained`.
+
+        Raises:
+            FileNotFoundError: naming the folder, when a file is missing.
+            ValueError: naming the file, when it is damaged or the weights
+                do not fit the saved configs.
+        """
         directory = Path(directory)
         if not (directory / CONFIG_NAME).is_file():
             raise FileNotFoundError(f"{directory} holds no {CONFIG_NAME}: not "
                                     f"a jmere_pyg checkpoint")
         config = EEGAConfig.load(directory / CONFIG_NAME)
+        weights = directory / WEIGHTS_NAME
+        if not weights.is_file():
+            raise FileNotFoundError(f"{directory} holds no {WEIGHTS_NAME}: "
+                                    f"not a complete jmere_pyg checkpoint")
         encoder = WordEncoder.from_architecture(directory / ENCODER_DIR,
                                                 max_subwords=config.max_subwords)
         builder = GraphBuilder.load(directory) if GraphBuilder.saved_in(
             directory) else None
         model = cls(config, builder, encoder=encoder)
-        model.load_state_dict(load_file(str(directory / WEIGHTS_NAME)))
+        try:
+            state = load_file(str(weights))
+        except SafetensorError as error:
+            raise ValueError(f"{weights}: not a readable safetensors file "
+                             f"({error})") from None
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:
+            problems = [line.strip() for line in str(error).splitlines()[1:]
+                        if line.strip()]
+            shown = "; ".join(problems[:2]) + (
+                f"; and {len(problems) - 2} more" if len(problems) > 2 else "")
+            raise ValueError(
+                f"{weights} does not fit the architecture of "
+                f"{directory / CONFIG_NAME} and "
+                f"{directory / ENCODER_DIR / CONFIG_NAME}: {shown}") from None
         return model.to(map_location)
 
 
