@@ -179,7 +179,8 @@ class JMEREDataset(InMemoryDataset):
         saved = _safe_load(path)
         if not (isinstance(saved, tuple) and len(saved) == 3
                 and isinstance(saved[0], dict)
-                and isinstance(saved[1], dict) and saved[2] is data_cls):
+                and isinstance(saved[1], (dict, type(None)))
+                and saved[2] is data_cls):
             raise ValueError(f"{path}: not a processed {type(self).__name__} "
                              f"file; pass force_reload=True to build it "
                              f"again")
