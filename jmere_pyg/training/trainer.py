@@ -370,8 +370,9 @@ def _save_best(model: EEGA, path: Path) -> None:
 
 
 def _truncate_log(path: Path, epochs: int) -> None:
-    """Keep the first ``epochs`` lines of the log: an epoch logged after the
-    saved state (none today) is redone on resume."""
+    """Keep the first ``epochs`` lines of the log: a line written just
+    before an interruption, whose state was not saved, belongs to an epoch
+    that the resumed run redoes."""
     if path.is_file():
         lines = path.read_text().splitlines(keepends=True)
         write_atomically(path, "".join(lines[:epochs]))
