@@ -3,9 +3,11 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
+import warnings
+from contextlib import contextmanager
 from typing import List, Optional
 
+from .data.errors import DataNotice
 from .data.readers import FORMATS
 
 
@@ -16,11 +18,30 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.handler(args) or 0
-    except (ValueError, FileNotFoundError) as error:
+        with notices_on_stderr(args.command):
+            return args.handler(args) or 0
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
         # Bad input is the user's to fix: one clear line, no traceback.
         print(f"jmere-pyg {args.command}: error: {error}", file=sys.stderr)
         return 1
+
+
+@contextmanager
+def notices_on_stderr(command: str):
+    """Print every :class:`DataNotice` as ``jmere-pyg COMMAND: notice: ...``
+    on stderr (each one, not once per place); other warnings as usual."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DataNotice)
+        show = warnings.showwarning
+
+        def print_notice(message, category, *args, **kwargs):
+            if issubclass(category, DataNotice):
+                print(f"jmere-pyg {command}: notice: {message}",
+                      file=sys.stderr)
+            else:
+                show(message, category, *args, **kwargs)
+        warnings.showwarning = print_notice
+        yield
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="model setting, e.g. --set use_multi_channel=false")
     train.add_argument("--resume", action="store_true",
                        help="continue the interrupted run in --run-dir")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run in --run-dir")
     train.add_argument("--plot", action="store_true",
                        help="write PNG charts into the run folder")
     train.add_argument("--show", type=int, default=5,
@@ -69,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--format", choices=FORMATS)
     evaluate.add_argument("--scene-graphs")
     evaluate.add_argument("--output")
+    evaluate.add_argument("--overwrite", action="store_true",
+                          help="replace an existing --output")
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--plot", help="folder for PNG charts")
     evaluate.set_defaults(handler=run_evaluate)
@@ -83,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--scene-graphs")
     predict.add_argument("--image-id", help="image of --text")
     predict.add_argument("--output")
+    predict.add_argument("--overwrite", action="store_true",
+                         help="replace an existing --output")
     predict.add_argument("--batch-size", type=int, default=32)
     predict.set_defaults(handler=run_predict)
     return parser
@@ -117,7 +144,7 @@ def run_train(args) -> int:
         if getattr(args, flag) is not None}
     config = config.replace(model=config.model.replace(**model_changes),
                             **flags)
-    result = train(config, resume=args.resume)
+    result = train(config, resume=args.resume, overwrite=args.overwrite)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, the first process reports
     print(json.dumps({"run_dir": str(result.run_dir),
@@ -136,11 +163,9 @@ def run_evaluate(args) -> int:
 
     metrics = evaluate_file(args.checkpoint, args.data, data_format=args.format,
                             scene_graphs=args.scene_graphs,
-                            batch_size=args.batch_size, plot_dir=args.plot)
-    text = json.dumps(metrics, indent=2)
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
+                            batch_size=args.batch_size, plot_dir=args.plot,
+                            output=args.output, overwrite=args.overwrite)
+    print(json.dumps(metrics, indent=2))
     return 0
 
 
@@ -150,7 +175,8 @@ def run_predict(args) -> int:
     lines = predict_to_jsonl(args.checkpoint, text=args.text, path=args.input,
                              data_format=args.format, image_id=args.image_id,
                              scene_graphs=args.scene_graphs,
-                             batch_size=args.batch_size, output=args.output)
+                             batch_size=args.batch_size, output=args.output,
+                             overwrite=args.overwrite)
     if not args.output:
         for line in lines:
             print(line)

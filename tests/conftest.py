@@ -21,9 +21,13 @@ def tiny_encoder_path(tmp_path_factory) -> str:
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny_bert")
-    (folder / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"),
-                      do_lower_case=True).save_pretrained(folder)
+    # transformers 5 takes the vocabulary as ``vocab`` (``vocab_file`` is
+    # ignored and leaves only the 5 special tokens).
+    tokenizer = BertTokenizerFast(
+        vocab={token: i for i, token in enumerate(TINY_VOCAB)},
+        do_lower_case=True)
+    assert len(tokenizer) == len(TINY_VOCAB)
+    tokenizer.save_pretrained(folder)
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(TINY_VOCAB), hidden_size=32,
                         num_hidden_layers=2, num_attention_heads=2,

@@ -5,13 +5,15 @@ from .sample import Entity, Quintuple, Sample
 from .scene_graph import (SceneGraph, SceneObject, SceneRelation, image_key,
                           lookup_scene_graph, read_scene_graphs,
                           write_scene_graphs)
-from .errors import DataFormatError, ReadReport, SceneGraphFormatError
+from .errors import (DataFormatError, DataNotice, ReadReport,
+                     SceneGraphFormatError)
 from .readers import FORMATS, read_samples, write_jsonl
 from .sgb import read_sgb_output
 from .stats import dataset_statistics
 
-__all__ = ["DataFormatError", "Entity", "FORMATS", "Quintuple", "ReadReport",
-           "Sample", "SceneGraph", "SceneGraphFormatError", "SceneObject",
-           "SceneRelation", "dataset_statistics", "image_key",
+__all__ = ["DataFormatError", "DataNotice", "Entity", "FORMATS",
+           "Quintuple", "ReadReport", "Sample", "SceneGraph",
+           "SceneGraphFormatError", "SceneObject", "SceneRelation",
+           "dataset_statistics", "image_key",
            "lookup_scene_graph", "read_samples", "read_scene_graphs",
            "read_sgb_output", "write_jsonl", "write_scene_graphs"]

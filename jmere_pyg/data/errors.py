@@ -93,6 +93,12 @@ class SceneGraphFormatError(DataFormatError):
         return (SceneGraphFormatError, (self.path, self.field, self.detail))
 
 
+class DataNotice(UserWarning):
+    """A warning that input was dropped, merged or ignored without being
+    an error (e.g. MNRE sentences without relation, images without scene
+    graph). The command line prints each one as a counted notice."""
+
+
 # Shared checks of decoded JSON values (bool is an int in Python, never a
 # number in our files).
 def is_int(value: Any) -> bool:
@@ -116,6 +122,31 @@ def finite_number(value: Any) -> Optional[float]:
 def is_index(value: Any, size: int) -> bool:
     """Whether ``value`` is an int in ``[0, size)``."""
     return is_int(value) and 0 <= value < size
+
+
+def box_problem(box: Any) -> Optional[str]:
+    """Why ``box`` is not an image box ``[x1, y1, x2, y2]`` (4 finite
+    numbers, all >= 0, ``x1 <= x2`` and ``y1 <= y2``); ``None`` if it is."""
+    if (not isinstance(box, (list, tuple)) or len(box) != 4
+            or any(finite_number(v) is None for v in box)):
+        return f"expected 4 numbers [x1, y1, x2, y2], got {box!r}"
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if min(x1, y1, x2, y2) < 0:
+        return f"coordinates must be >= 0, got {list(box)}"
+    if x1 > x2 or y1 > y2:
+        return f"expected x1 <= x2 and y1 <= y2, got {list(box)}"
+    return None
+
+
+def score_problem(score: Any) -> Optional[str]:
+    """Why ``score`` is not a score (a finite number in [0, 1]); ``None`` if
+    it is."""
+    value = finite_number(score)
+    if value is None:
+        return f"expected a number, got {score!r}"
+    if not 0.0 <= value <= 1.0:
+        return f"expected a score in [0, 1], got {value}"
+    return None
 
 
 @dataclass

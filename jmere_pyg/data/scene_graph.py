@@ -32,7 +32,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from .errors import SceneGraphFormatError, finite_number, is_int
+from .errors import (SceneGraphFormatError, box_problem, finite_number,
+                     is_int, score_problem)
 
 PathLike = Union[str, os.PathLike]
 
@@ -43,8 +44,9 @@ class SceneObject:
 
     Args:
         label (str): Object class, e.g. ``'man'``.
-        score (float): Detection (classification) score.
-        box (tuple of 4 float): ``(x1, y1, x2, y2)``.
+        score (float): Detection (classification) score, in [0, 1].
+        box (tuple of 4 float): ``(x1, y1, x2, y2)``, pixel coordinates
+            (>= 0, ``x1 <= x2``, ``y1 <= y2``).
         feature (list of float, optional): Feature vector ``[F]``.
     """
     label: str
@@ -167,15 +169,15 @@ class SceneGraph:
             if not isinstance(raw["label"], str) or not raw["label"]:
                 fail(f"{name}.label", f"expected a non-empty string, got "
                      f"{raw['label']!r}")
-            score = finite_number(raw["score"])
-            if score is None:
-                fail(f"{name}.score", f"expected a number, got "
-                     f"{raw['score']!r}")
+            problem = score_problem(raw["score"])
+            if problem:
+                fail(f"{name}.score", problem)
+            score = float(raw["score"])
             box = raw["box"]
-            if (not isinstance(box, list) or len(box) != 4
-                    or any(finite_number(v) is None for v in box)):
-                fail(f"{name}.box", f"expected 4 numbers [x1, y1, x2, y2], "
-                     f"got {box!r}")
+            problem = box_problem(box) if isinstance(box, list) else (
+                f"expected 4 numbers [x1, y1, x2, y2], got {box!r}")
+            if problem:
+                fail(f"{name}.box", problem)
             feature = raw.get("feature")
             if feature is not None:
                 if (not isinstance(feature, list)
@@ -206,10 +208,10 @@ class SceneGraph:
                      f"{raw['predicate']!r}")
             score = raw.get("score")
             if score is not None:
-                score = finite_number(score)
-                if score is None:
-                    fail(f"{name}.score", f"expected a number, got "
-                         f"{raw['score']!r}")
+                problem = score_problem(score)
+                if problem:
+                    fail(f"{name}.score", problem)
+                score = float(score)
             relations.append(SceneRelation(raw["subject"], raw["predicate"],
                                            raw["object"], score))
         return cls(objects, relations)

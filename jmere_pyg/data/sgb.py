@@ -3,13 +3,15 @@ the generator the paper uses) into :class:`~jmere_pyg.data.scene_graph.SceneGrap
 objects; our own JSON format is in :mod:`jmere_pyg.data.scene_graph`."""
 import json
 import os
+import pickle
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
-from .errors import SceneGraphFormatError, finite_number, is_index
+from .errors import (SceneGraphFormatError, box_problem, is_index,
+                     score_problem)
 from .scene_graph import SceneGraph, SceneObject, SceneRelation, add_graph
 
 PathLike = Union[str, os.PathLike]
@@ -20,18 +22,29 @@ def _load_features(features: Any) -> Any:
     if not isinstance(features, (str, os.PathLike)):
         return features
     path = Path(features)
+    # Nothing is unpickled: a feature file holds arrays of numbers only.
     if path.suffix == ".pt":
-        return torch.load(path, map_location="cpu", weights_only=True)
-    if path.suffix == ".npz":
-        with np.load(path) as archive:
-            return {key: archive[key] for key in archive.files}
-    if path.suffix == ".npy":
-        # A dict saved with np.save is a pickled object array: only load
-        # feature files you trust.
-        array = np.load(path, allow_pickle=True)
-        if array.dtype == object and array.shape == ():
-            return array.item()
-        return array
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as error:
+            raise ValueError(
+                f"{path}: refused, it holds more than tensors and plain "
+                f"values (feature files are never unpickled): "
+                f"{str(error).splitlines()[0]}") from None
+    if path.suffix in (".npz", ".npy"):
+        try:
+            if path.suffix == ".npy":
+                return np.load(path, allow_pickle=False)
+            with np.load(path, allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
+        except ValueError as error:
+            if "allow_pickle" not in str(error):
+                raise ValueError(f"{path}: {error}") from None
+            raise ValueError(
+                f"{path}: holds Python objects (a dict saved with np.save is "
+                f"pickled), which are never loaded; save one array per image "
+                f"with np.savez(path, **{{str(index): array}}) as a .npz "
+                f"file instead") from None
     raise ValueError(f"{path}: object features must be a .npy, .npz or .pt "
                      f"file, got suffix {path.suffix!r}")
 
@@ -76,10 +89,13 @@ def read_sgb_output(prediction_json: PathLike, data_info_json: PathLike,
             ``ind_to_predicates``.
         features (str or container, optional): Object features, one
             ``[num_boxes, F]`` array per image, rows in box order: a ``.pt``
-            or ``.npy`` file holding a dict (image index, int or string ->
-            array) or a list / ``[num_images, num_boxes, F]`` array indexed by
-            image index, a ``.npz`` archive keyed by image index, or such a
-            container itself. Images missing from a dict get no features.
+            file holding a dict (image index, int or string -> tensor) or a
+            list / ``[num_images, num_boxes, F]`` tensor indexed by image
+            index, a ``.npy`` file of one ``[num_images, num_boxes, F]``
+            array, a ``.npz`` archive keyed by image index, or such a
+            container itself. Files are read without unpickling: a ``.npy``
+            of Python objects is refused. Images missing from a dict get no
+            features.
 
     Returns:
         dict: image file base name -> :class:`SceneGraph` (every box kept;
@@ -168,14 +184,16 @@ def _sgb_graph(prediction: Any, classes: Sequence[str],
 
     objects = []
     for i, (box, label, score) in enumerate(zip(boxes, labels, scores)):
-        if (not isinstance(box, list) or len(box) != 4
-                or any(finite_number(v) is None for v in box)):
-            fail(f"bbox[{i}]", f"expected 4 numbers, got {box!r}")
+        problem = box_problem(box) if isinstance(box, list) else (
+            f"expected 4 numbers, got {box!r}")
+        if problem:
+            fail(f"bbox[{i}]", problem)
         if not is_index(label, len(classes)):
             fail(f"bbox_labels[{i}]", f"class index {label!r} out of range "
                  f"for {len(classes)} ind_to_classes")
-        if finite_number(score) is None:
-            fail(f"bbox_scores[{i}]", f"expected a number, got {score!r}")
+        problem = score_problem(score)
+        if problem:
+            fail(f"bbox_scores[{i}]", problem)
         objects.append(SceneObject(classes[label], float(score),
                                    tuple(float(v) for v in box)))
     relations = []
@@ -188,8 +206,9 @@ def _sgb_graph(prediction: Any, classes: Sequence[str],
         if not is_index(label, len(predicates)):
             fail(f"rel_labels[{r}]", f"predicate index {label!r} out of "
                  f"range for {len(predicates)} ind_to_predicates")
-        if finite_number(score) is None:
-            fail(f"rel_scores[{r}]", f"expected a number, got {score!r}")
+        problem = score_problem(score)
+        if problem:
+            fail(f"rel_scores[{r}]", problem)
         relations.append(SceneRelation(pair[0], predicates[label], pair[1],
                                        float(score)))
     return SceneGraph(objects, relations)

@@ -9,7 +9,9 @@ Layout of ``root``::
                      for split in train, val, test (only one file per split);
                      optional scene_graphs.json (our scene graph format, see
                      jmere_pyg.data.scene_graph; matched by image file name)
-    root/processed/  {split}.pt            the HeteroData graphs
+    root/processed/  {split}.pt            the HeteroData graphs (tensors
+                                           and plain values, read with
+                                           ``torch.load(weights_only=True)``)
                      {split}_samples.jsonl the samples (gold quintuples)
                      {split}_report.json   the split's ReadReport and summary
                      graph_builder.json    the GraphBuilder fitted on train
@@ -19,6 +21,7 @@ graph builder is fitted on train only and shared by all splits.
 """
 import json
 import os
+import pickle
 import shutil
 import warnings
 from collections import Counter
@@ -26,6 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
+import torch
 from torch_geometric.data import HeteroData, InMemoryDataset
 
 from ..data.errors import ReadReport
@@ -109,6 +113,12 @@ class JMEREDataset(InMemoryDataset):
         self.on_error = on_error
         self.max_words = max_words
         self.progress = progress
+        # PyG reads processed/*.pt with the full unpickler (pre_transform.pt,
+        # pre_filter.pt; the graphs after a failed safe load): check every
+        # one with the safe loader first, so that none can run code.
+        if not force_reload:
+            for path in sorted(Path(root, "processed").glob("*.pt")):
+                _safe_load(path)
         super().__init__(str(root), transform, pre_transform, pre_filter,
                          log=log, force_reload=force_reload)
         self.load(os.path.join(self.processed_dir, f"{split}.pt"),
@@ -156,6 +166,26 @@ class JMEREDataset(InMemoryDataset):
         return FileNotFoundError(
             f"no raw file for split {split!r} {why}: expected one of "
             f"{expected} in {self.raw_dir}")
+
+    def load(self, path: str, data_cls=HeteroData) -> None:
+        """Reads graphs written by :meth:`save` with
+        ``torch.load(weights_only=True)`` only: unlike PyG's loader, it never
+        falls back to the full unpickler.
+
+        Raises:
+            ValueError: naming ``path`` when it holds anything but tensors
+                and plain values, or not a collated list of graphs.
+        """
+        saved = _safe_load(path)
+        if not (isinstance(saved, tuple) and len(saved) == 3
+                and isinstance(saved[0], dict)
+                and isinstance(saved[1], (dict, type(None)))
+                and saved[2] is data_cls):
+            raise ValueError(f"{path}: not a processed {type(self).__name__} "
+                             f"file; pass force_reload=True to build it "
+                             f"again")
+        self.data = data_cls.from_dict(saved[0])
+        self.slices = saved[1]
 
     # ------------------------------------------------------------- process
     def process(self) -> None:
@@ -284,6 +314,27 @@ def link_mnre_files(root: PathLike, mnre_dir: PathLike,
 def _same_content(path1: Path, path2: Path) -> bool:
     return (path1.stat().st_size == path2.stat().st_size
             and path1.read_bytes() == path2.read_bytes())
+
+
+def _safe_load(path: PathLike):
+    """``torch.load(path, weights_only=True)``: tensors and plain values
+    only, nothing in the file is run.
+
+    Raises:
+        ValueError: naming the file, when it holds anything else or is
+            damaged.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ValueError(
+            f"{path}: refused, it holds more than tensors and plain values "
+            f"(processed files are never unpickled); delete it or pass "
+            f"force_reload=True: {str(error).splitlines()[0]}") from None
+    except (RuntimeError, EOFError) as error:
+        raise ValueError(f"{path}: damaged processed file ("
+                         f"{str(error).splitlines()[0]}); pass "
+                         f"force_reload=True to build it again") from None
 
 
 def _save_report(report: ReadReport, path: str) -> None:

@@ -366,8 +366,23 @@ class GraphBuilder:
             parser (optional): Parser to use instead of a new
                 :class:`TextParser` on the stored pipeline name.
         """
-        with open(Path(directory) / FILE_NAME, encoding="utf-8") as file:
-            return cls.from_dict(json.load(file), parser=parser)
+        path = Path(directory) / FILE_NAME
+        try:
+            with open(path, encoding="utf-8") as file:
+                state = json.load(file)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: not a saved graph builder (invalid "
+                             f"JSON: {error})") from None
+        if not isinstance(state, dict):
+            raise ValueError(f"{path}: not a saved graph builder (expected "
+                             f"a JSON object)")
+        try:
+            return cls.from_dict(state, parser=parser)
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            detail = (f"missing field {error}" if isinstance(error, KeyError)
+                      else str(error))
+            raise ValueError(f"{path}: not a saved graph builder "
+                             f"({detail})") from None
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(parser={self.parser.name!r}, "

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from torch_geometric.data import Batch
@@ -334,7 +335,13 @@ class EEGA(nn.Module):
         """Load a model written by :meth:`save_pretrained`, from a local
         folder or a Hugging Face Hub repository id
         (:func:`jmere_pyg.models.hub.resolve_checkpoint` documents the
-        Hub arguments)."""
+        Hub arguments).
+
+        Raises:
+            FileNotFoundError: naming the folder, when a file is missing.
+            ValueError: naming the file, when it is damaged or the weights
+                do not fit the saved configs.
+        """
         directory = resolve_checkpoint(
             name_or_path, revision=revision, cache_dir=cache_dir,
             local_files_only=local_files_only, token=token)
@@ -342,12 +349,31 @@ class EEGA(nn.Module):
             raise FileNotFoundError(f"{directory} holds no {CONFIG_NAME}: not "
                                     f"a jmere_pyg checkpoint")
         config = EEGAConfig.load(directory / CONFIG_NAME)
+        weights = directory / WEIGHTS_NAME
+        if not weights.is_file():
+            raise FileNotFoundError(f"{directory} holds no {WEIGHTS_NAME}: "
+                                    f"not a complete jmere_pyg checkpoint")
         encoder = WordEncoder.from_architecture(directory / ENCODER_DIR,
                                                 max_subwords=config.max_subwords)
         builder = GraphBuilder.load(directory) if GraphBuilder.saved_in(
             directory) else None
         model = cls(config, builder, encoder=encoder)
-        model.load_state_dict(load_file(str(directory / WEIGHTS_NAME)))
+        try:
+            state = load_file(str(weights))
+        except SafetensorError as error:
+            raise ValueError(f"{weights}: not a readable safetensors file "
+                             f"({error})") from None
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:
+            problems = [line.strip() for line in str(error).splitlines()[1:]
+                        if line.strip()]
+            shown = "; ".join(problems[:2]) + (
+                f"; and {len(problems) - 2} more" if len(problems) > 2 else "")
+            raise ValueError(
+                f"{weights} does not fit the architecture of "
+                f"{directory / CONFIG_NAME} and "
+                f"{directory / ENCODER_DIR / CONFIG_NAME}: {shown}") from None
         return model.to(map_location)
 
     def push_to_hub(self, repo_id: str, **kwargs) -> Any:

@@ -1,6 +1,7 @@
 """Word vectors from any Hugging Face encoder, pooled over sub-words."""
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import List, Sequence, Tuple
 
 import torch
@@ -116,6 +117,22 @@ class WordEncoder(torch.nn.Module):
                              f"{self.max_length})")
         probe = self.tokenizer(['a'], is_split_into_words=True)
         self.first_token_is_special = probe.word_ids(0)[0] is None
+        self._check_vocabulary()
+
+    def _check_vocabulary(self) -> None:
+        r"""Fail when the tokenizer does not fit the encoder's embedding
+        table: more tokens than embeddings would index out of range, and
+        fewer than half of them means a missing or foreign tokenizer (e.g.
+        only the special tokens, every word [UNK]); padding an embedding
+        table to a round size adds far fewer rows than that."""
+        embeddings = getattr(self.model.config, 'vocab_size', None)
+        tokens = len(self.tokenizer)
+        if embeddings is None or embeddings // 2 <= tokens <= embeddings:
+            return
+        raise ValueError(
+            f"'{self.name_or_path}': the tokenizer has {tokens} tokens but "
+            f"the encoder has {embeddings} embeddings (config vocab_size): "
+            f"the tokenizer files are missing or belong to another model")
 
     def save_architecture(self, directory) -> None:
         r"""Writes the encoder's config and tokenizer (not its weights) to
@@ -127,8 +144,29 @@ class WordEncoder(torch.nn.Module):
     def from_architecture(cls, directory,
                           max_subwords: int = 512) -> 'WordEncoder':
         r"""An encoder of the architecture saved by :meth:`save_architecture`,
-        with random weights to be replaced by a checkpoint's."""
-        return cls(directory, max_subwords=max_subwords, pretrained=False)
+        with random weights to be replaced by a checkpoint's.
+
+        Raises:
+            FileNotFoundError: naming :obj:`directory` when its
+                :obj:`config.json` or :obj:`tokenizer.json` is missing.
+            ValueError: naming :obj:`directory` when they cannot be read or
+                do not fit each other.
+        """
+        directory = Path(directory)
+        for name in ('config.json', 'tokenizer.json'):
+            if not (directory / name).is_file():
+                raise FileNotFoundError(
+                    f"{directory} holds no {name}: the encoder's config and "
+                    f"tokenizer are saved there with the checkpoint")
+        try:
+            return cls(directory, max_subwords=max_subwords,
+                       pretrained=False)
+        except (OSError, ValueError) as error:
+            detail = str(error).strip().splitlines()[0]
+            if str(directory) in detail:
+                raise ValueError(detail) from None
+            raise ValueError(f"{directory}: cannot rebuild the encoder "
+                             f"({detail})") from None
 
     @property
     def hidden_size(self) -> int:

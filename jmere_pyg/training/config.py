@@ -75,6 +75,22 @@ class TrainingConfig(DictConfig):
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, "
                              f"got {self.device!r}")
+        for name in ("lr", "encoder_lr", "grad_clip"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got "
+                                 f"{getattr(self, name)}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must lie in (0, 1], got "
+                             f"{self.lr_decay}")
+        for name in ("epochs", "batch_size", "eval_batch_size", "patience",
+                     "max_train_samples", "max_eval_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        for name in ("weight_decay", "lr_decay_patience", "num_workers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got "
+                                 f"{getattr(self, name)}")
 
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":

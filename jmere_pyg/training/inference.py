@@ -1,8 +1,13 @@
-"""Evaluate a checkpoint on a data file; extract quintuples from new posts."""
+"""Evaluate a checkpoint on a data file; extract quintuples from new posts.
+
+Input that is dropped, merged or ignored without being an error is reported
+as a :class:`~jmere_pyg.data.DataNotice` warning with its count."""
 import json
+import warnings
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
+from ..data.errors import DataNotice, ReadReport
 from ..data.readers import read_samples
 from ..data.sample import Quintuple, Sample
 from ..data.scene_graph import (SceneGraph, lookup_scene_graph,
@@ -11,6 +16,7 @@ from ..data.tokenize import default_tokenizer
 from ..graphs import OBJECT
 from ..models import EEGA
 from .evaluation import evaluate, predict_graphs
+from .output_files import check_output, write_atomically
 
 
 def count_scene_graph_matches(
@@ -32,14 +38,89 @@ def _read_scene_graphs(path: Optional[str]
     return None if path is None else read_scene_graphs(path)
 
 
+def input_notices(model: EEGA, samples: Sequence[Sample],
+                  scene_graphs: Optional[Mapping[str, SceneGraph]],
+                  report: Optional[ReadReport] = None) -> List[str]:
+    """What the model will not see of its input, one counted sentence per
+    kind: sentences dropped or merged by the reader, images without a scene
+    graph, scene graphs or object features the checkpoint does not use."""
+    notices = []
+    if report is not None:
+        if report.sentences_without_relation:
+            notices.append(
+                f"{report.path}: {report.sentences_without_relation:,} "
+                f"sentences whose every line has relation None give no "
+                f"sample and are left out")
+        if report.merged_samples:
+            notices.append(f"{report.path}: {report.merged_samples:,} "
+                           f"samples merged into an earlier one with the "
+                           f"same words and image")
+        if report.duplicates:
+            notices.append(f"{report.path}: {report.duplicates:,} duplicate "
+                           f"quintuples merged")
+    if scene_graphs is None:
+        if model.config.use_image:
+            with_image = sum(s.image_id is not None for s in samples)
+            if with_image:
+                notices.append(
+                    f"{with_image:,} of {len(samples):,} samples name an "
+                    f"image but no scene graphs were given: they get no "
+                    f"objects")
+        return notices
+    if not model.config.use_image:
+        notices.append("the checkpoint was trained without images: the "
+                       "scene graphs are ignored")
+        return notices
+    missing = [s for s in samples if s.image_id is not None
+               and lookup_scene_graph(scene_graphs, s.image_id) is None]
+    if missing:
+        notices.append(
+            f"{len(missing):,} of {len(samples):,} samples name an image "
+            f"with no scene graph (e.g. {missing[0].image_id!r}): they get "
+            f"no objects")
+    without_image = sum(s.image_id is None for s in samples)
+    if without_image:
+        notices.append(f"{without_image:,} of {len(samples):,} samples name "
+                       f"no image: they get no objects")
+    builder = model.graph_builder
+    if builder is not None and builder.object_feature_dim == 0:
+        with_features = sum(
+            any(obj.feature is not None for obj in graph.objects)
+            for graph in scene_graphs.values())
+        if with_features:
+            notices.append(
+                f"{with_features:,} scene graphs carry object features, but "
+                f"the checkpoint uses none (object_feature_dim 0): the "
+                f"features are ignored")
+    return notices
+
+
+def _notify(notices: Sequence[str]) -> None:
+    for notice in notices:
+        warnings.warn(notice, DataNotice, stacklevel=3)
+
+
 def evaluate_file(checkpoint: str, data: str, *,
                   data_format: Optional[str] = None,
                   scene_graphs: Optional[str] = None, batch_size: int = 32,
-                  plot_dir: Optional[str] = None) -> Dict:
-    """Score the checkpoint on a data file (any format the readers accept)."""
+                  plot_dir: Optional[str] = None,
+                  output: Optional[str] = None,
+                  overwrite: bool = False) -> Dict:
+    """Score the checkpoint on a data file (any format the readers accept).
+
+    ``output``, if given, receives the metrics as JSON; it is checked before
+    any work (:func:`~jmere_pyg.training.output_files.check_output`: not an
+    input, not an existing file unless ``overwrite``, in a writable folder)
+    and written atomically. Dropped or ignored input is reported as
+    :class:`~jmere_pyg.data.DataNotice` warnings.
+    """
+    if output is not None:
+        check_output(output, [data, checkpoint, scene_graphs],
+                     overwrite=overwrite)
     model = EEGA.from_pretrained(checkpoint)
     samples, report = read_samples(data, data_format)
     graph_map = _read_scene_graphs(scene_graphs)
+    _notify(input_notices(model, samples, graph_map, report))
     images = count_scene_graph_matches(samples, graph_map)
     graphs = model.graph_builder.build_many(samples, scene_graphs=graph_map)
     predictions, _ = predict_graphs(model, graphs, batch_size, progress=True)
@@ -55,6 +136,8 @@ def evaluate_file(checkpoint: str, data: str, *,
         if with_objects:
             plot_transport_plan(model, graphs[with_objects[0]],
                                 Path(plot_dir) / "transport_plan.png")
+    if output is not None:
+        write_atomically(output, json.dumps(metrics, indent=2) + "\n")
     return metrics
 
 
@@ -76,20 +159,31 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
                      data_format: Optional[str] = None,
                      image_id: Optional[str] = None,
                      scene_graphs: Optional[str] = None, batch_size: int = 32,
-                     output: Optional[str] = None) -> List[str]:
+                     output: Optional[str] = None,
+                     overwrite: bool = False) -> List[str]:
     """Extract quintuples from ``text`` (tokenised by spaCy) or the samples
-    of the file ``path``; return (and write to ``output``) JSON lines."""
+    of the file ``path``; return (and write to ``output``) JSON lines.
+
+    ``output`` is checked before any work and written atomically, as in
+    :func:`evaluate_file`; dropped or ignored input is reported as
+    :class:`~jmere_pyg.data.DataNotice` warnings.
+    """
+    if output is not None:
+        check_output(output, [path, checkpoint, scene_graphs],
+                     overwrite=overwrite)
     model = EEGA.from_pretrained(checkpoint)
+    report = None
     if text is not None:
         tokens = default_tokenizer()(text)
         if not tokens:
             raise ValueError("--text is empty: nothing to extract from")
         samples = [Sample(tokens=tokens, image_id=image_id, source="--text")]
     else:
-        samples, _ = read_samples(path, data_format)
+        samples, report = read_samples(path, data_format)
+    graph_map = _read_scene_graphs(scene_graphs)
+    _notify(input_notices(model, samples, graph_map, report))
     extracted = model.extract_with_confidence(
-        samples, batch_size=batch_size,
-        scene_graphs=_read_scene_graphs(scene_graphs))
+        samples, batch_size=batch_size, scene_graphs=graph_map)
     lines = []
     for sample, found in zip(samples, extracted):
         lines.append(json.dumps({
@@ -97,5 +191,5 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
             "quintuples": [quintuple_record(q, sample.tokens, c)
                            for q, c in found]}))
     if output is not None:
-        Path(output).write_text("\n".join(lines) + "\n")
+        write_atomically(output, "".join(line + "\n" for line in lines))
     return lines

@@ -10,8 +10,8 @@ samples, averaged over processes: equal to one process's up to how the
 samples with objects fall between the processes.)
 """
 import json
-import math
 import os
+import pickle
 import random
 import shutil
 import time
@@ -33,11 +33,15 @@ from ..graphs import PAIR, WORD
 from ..models import EEGA
 from .config import TrainingConfig
 from .evaluation import evaluate
+from .output_files import write_atomically
 
 LAST_STATE = "last_state.pt"
 BEST_DIR = "best"
 LOG_NAME = "log.jsonl"
 METRICS_NAME = "metrics.json"
+CONFIG_NAME = "training_config.json"
+#: What a run leaves in its folder; any of them marks the folder as used.
+RUN_FILES = (BEST_DIR, LOG_NAME, CONFIG_NAME, LAST_STATE, METRICS_NAME)
 
 
 @dataclass
@@ -104,14 +108,31 @@ def build_optimizer(model: EEGA, config: TrainingConfig):
 
 
 def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
-          resume: bool = False, progress: bool = True) -> TrainingResult:
+          resume: bool = False, overwrite: bool = False,
+          progress: bool = True) -> TrainingResult:
     """Train EEGA on ``config.data_root`` with early stopping on val F1.
 
     The run folder gets ``best/`` (the best-on-val checkpoint in
     ``save_pretrained`` format), ``training_config.json``, ``log.jsonl`` (one
-    line per epoch), ``last_state.pt`` (what ``resume=True`` continues from)
-    and ``metrics.json`` (val metrics of the best checkpoint).
+    line per epoch), ``last_state.pt`` (the state after the last finished
+    epoch, what ``resume=True`` continues from) and ``metrics.json`` (val
+    metrics of the best checkpoint). An interrupted epoch is lost: a resumed
+    run repeats it and matches a run that was never interrupted.
+
+    Args:
+        resume: continue the run in ``config.run_dir``; its model settings
+            must equal ``config.model``'s.
+        overwrite: replace the run in ``config.run_dir``. Without
+            ``resume`` or ``overwrite`` a folder that holds a run is refused.
+
+    Raises:
+        FileExistsError: when ``config.run_dir`` holds a run and neither
+            ``resume`` nor ``overwrite`` is set.
+        ValueError: when a resumed run's saved model settings differ, or its
+            saved state is not a plain-tensor file.
     """
+    run_dir = Path(config.run_dir)
+    check_run_dir(run_dir, config, resume=resume, overwrite=overwrite)
     device = pick_device(config.device)
     distributed = init_distributed(device)
     rank = dist.get_rank() if distributed else 0
@@ -139,11 +160,12 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     if model is None:
         model = EEGA.from_builder(train_set.builder, config.model)
     model.to(device)
-    run_dir = Path(config.run_dir)
     if is_main:
+        if overwrite:
+            _remove_run(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "training_config.json").write_text(
-            json.dumps(config.to_dict(), indent=2) + "\n")
+        write_atomically(run_dir / CONFIG_NAME,
+                         json.dumps(config.to_dict(), indent=2) + "\n")
 
     optimizer = build_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -152,9 +174,10 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "bad_epochs": 0,
              "best_metrics": None, "history": []}
     if resume:
-        state = _load_last_state(run_dir, model, optimizer, scheduler, device)
-    elif is_main and (run_dir / LOG_NAME).exists():
-        (run_dir / LOG_NAME).unlink()
+        state = load_last_state(run_dir / LAST_STATE, model, optimizer,
+                                scheduler, device)
+        if is_main:
+            _truncate_log(run_dir / LOG_NAME, state["epoch"])
 
     # Without scene graphs the object layers get no gradient: let DDP know.
     wrapped = (DistributedDataParallel(
@@ -167,52 +190,51 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     loader = DataLoader(train_graphs, batch_size=config.batch_size // world_size,
                         sampler=sampler, num_workers=config.num_workers)
 
-    try:
-        for epoch in range(state["epoch"] + 1, config.epochs + 1):
-            if state["bad_epochs"] >= config.patience:
-                break
-            sampler.set_epoch(epoch)
-            started = time.time()
-            losses = _train_one_epoch(wrapped, model, loader, optimizer,
-                                      config, epoch, world_size,
-                                      progress and is_main)
-            val = evaluate(model, val_graphs, val_set.samples,
-                           batch_size=config.eval_batch_size,
-                           progress=progress and is_main)
-            f1 = val["strict"]["f1"]
-            scheduler.step(f1)
-            improved = f1 > state["best_f1"]
-            if improved:
-                state.update(best_f1=f1, best_epoch=epoch, bad_epochs=0,
-                             best_metrics=val)
-                if is_main:  # the model card gets settings and val scores
-                    model.save_pretrained(
-                        run_dir / BEST_DIR, training=config.to_dict(),
-                        metrics={"split": "val", "epoch": epoch, **val})
-            else:
-                state["bad_epochs"] += 1
-            record = {"epoch": epoch, **losses,
-                      "val_strict": val["strict"], "val_paper": val["paper"],
-                      "val_mner": val["mner"],
-                      "lr": [g["lr"] for g in optimizer.param_groups],
-                      "seconds": round(time.time() - started, 1),
-                      "best": improved}
-            state["history"].append(record)
-            state["epoch"] = epoch
-            if is_main:
-                with open(run_dir / LOG_NAME, "a") as log:
-                    log.write(json.dumps(record) + "\n")
-                tqdm.write(_epoch_line(record))
-    finally:
+    for epoch in range(state["epoch"] + 1, config.epochs + 1):
+        if state["bad_epochs"] >= config.patience:
+            break
+        sampler.set_epoch(epoch)
+        started = time.time()
+        losses = _train_one_epoch(wrapped, model, loader, optimizer,
+                                  config, epoch, world_size,
+                                  progress and is_main)
+        val = evaluate(model, val_graphs, val_set.samples,
+                       batch_size=config.eval_batch_size,
+                       progress=progress and is_main)
+        f1 = val["strict"]["f1"]
+        scheduler.step(f1)
+        improved = f1 > state["best_f1"]
+        if improved:
+            state.update(best_f1=f1, best_epoch=epoch, bad_epochs=0,
+                         best_metrics=val)
+            if is_main:  # the model card gets settings and val scores
+                _save_best(model, run_dir / BEST_DIR, training=config.to_dict(),
+                           metrics={"split": "val", "epoch": epoch, **val})
+        else:
+            state["bad_epochs"] += 1
+        record = {"epoch": epoch, **losses,
+                  "val_strict": val["strict"], "val_paper": val["paper"],
+                  "val_mner": val["mner"],
+                  "lr": [g["lr"] for g in optimizer.param_groups],
+                  "seconds": round(time.time() - started, 1),
+                  "best": improved}
+        state["history"].append(record)
+        state["epoch"] = epoch
         if is_main:
-            _save_last_state(run_dir, model, optimizer, scheduler, state)
+            with open(run_dir / LOG_NAME, "a") as log:
+                log.write(json.dumps(record) + "\n")
+            # Only a finished epoch is saved: an interrupted one is lost and
+            # redone on resume, as if it had never started.
+            save_last_state(run_dir / LAST_STATE, model, optimizer,
+                            scheduler, state)
+            tqdm.write(_epoch_line(record))
     if distributed:
         dist.barrier()
 
     # The best epoch was already scored when it was saved.
     val_metrics = state["best_metrics"]
     if is_main:
-        (run_dir / METRICS_NAME).write_text(json.dumps(
+        write_atomically(run_dir / METRICS_NAME, json.dumps(
             {"split": "val", "best_epoch": state["best_epoch"],
              **val_metrics}, indent=2) + "\n")
     return TrainingResult(run_dir, state["best_epoch"], state["best_f1"],
@@ -279,28 +301,140 @@ def _epoch_line(record: Dict) -> str:
             + (" *" if record["best"] else ""))
 
 
-def _save_last_state(run_dir: Path, model, optimizer, scheduler,
-                     state: Dict) -> None:
-    tmp = run_dir / (LAST_STATE + ".tmp")
-    torch.save({"model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "state": state,
-                "torch_rng": torch.get_rng_state(),
-                "numpy_rng": np.random.get_state(),
-                "python_rng": random.getstate()}, tmp)
-    shutil.move(tmp, run_dir / LAST_STATE)
+def check_run_dir(run_dir: Path, config: TrainingConfig, *, resume: bool,
+                  overwrite: bool) -> None:
+    """Refuse to train into ``run_dir`` when that would lose a run, before
+    anything is written: a used folder needs ``resume`` or ``overwrite``, and
+    a resume needs the saved state and the same model settings.
+
+    Raises:
+        FileExistsError: a used folder without ``resume`` or ``overwrite``.
+        FileNotFoundError: ``resume`` without a saved state.
+        ValueError: ``resume`` and ``overwrite`` together, or a resume whose
+            model settings differ from the saved ones (the fields named).
+    """
+    if resume and overwrite:
+        raise ValueError("choose one of resume and overwrite, not both")
+    used = [name for name in RUN_FILES if (run_dir / name).exists()]
+    if not resume:
+        if used and not overwrite:
+            raise FileExistsError(
+                f"{run_dir} holds a run ({', '.join(used)}); resume it with "
+                f"--resume, replace it with --overwrite, or choose another "
+                f"--run-dir")
+        return
+    if not (run_dir / LAST_STATE).is_file():
+        raise FileNotFoundError(f"cannot resume: {run_dir / LAST_STATE} does "
+                                f"not exist (no epoch of this run finished)")
+    saved_path = run_dir / CONFIG_NAME
+    try:
+        saved = TrainingConfig.from_dict(json.loads(saved_path.read_text()))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"cannot resume: {saved_path} does not "
+                                f"exist") from None
+    except ValueError as error:  # JSONDecodeError is a ValueError
+        raise ValueError(f"cannot resume: {saved_path}: {error}") from None
+    old, new = saved.model.to_dict(), config.model.to_dict()
+    differing = [name for name in new if old.get(name) != new[name]]
+    if differing:
+        changes = "; ".join(f"{name}: {old.get(name)!r} -> {new[name]!r}"
+                            for name in differing)
+        raise ValueError(f"cannot resume {run_dir}: model settings differ "
+                         f"from {saved_path} ({changes})")
 
 
-def _load_last_state(run_dir: Path, model, optimizer, scheduler, device):
-    path = run_dir / LAST_STATE
-    if not path.is_file():
-        raise FileNotFoundError(f"cannot resume: {path} does not exist")
-    saved = torch.load(path, map_location=device, weights_only=False)
-    model.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])
-    scheduler.load_state_dict(saved["scheduler"])
-    torch.set_rng_state(saved["torch_rng"])
-    np.random.set_state(saved["numpy_rng"])
-    random.setstate(saved["python_rng"])
-    return saved["state"]
+def _remove_run(run_dir: Path) -> None:
+    """Delete the files of a previous run (and nothing else) from
+    ``run_dir``."""
+    for name in RUN_FILES:
+        path = run_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def _save_best(model: EEGA, path: Path, **card) -> None:
+    """``model.save_pretrained(path, **card)`` written beside it first, so
+    that an interruption leaves the previous best checkpoint whole."""
+    fresh = path.with_name(path.name + ".tmp")
+    stale = path.with_name(path.name + ".old")
+    for folder in (fresh, stale):
+        if folder.exists():
+            shutil.rmtree(folder)
+    model.save_pretrained(fresh, **card)
+    if path.exists():
+        os.replace(path, stale)
+    os.replace(fresh, path)
+    if stale.exists():
+        shutil.rmtree(stale)
+
+
+def _truncate_log(path: Path, epochs: int) -> None:
+    """Keep the first ``epochs`` lines of the log: a line written just
+    before an interruption, whose state was not saved, belongs to an epoch
+    that the resumed run redoes."""
+    if path.is_file():
+        lines = path.read_text().splitlines(keepends=True)
+        write_atomically(path, "".join(lines[:epochs]))
+
+
+def save_last_state(path: Path, model, optimizer, scheduler,
+                    state: Dict) -> None:
+    """Write what a resume needs, tensors and plain values only, so that
+    :func:`load_last_state` reads it with ``torch.load(weights_only=True)``
+    (no pickled code): weights, optimiser and scheduler state, progress and
+    every random generator's state."""
+    numpy_rng = np.random.get_state()
+    python_rng = random.getstate()
+    saved = {"model": model.state_dict(),
+             "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(),
+             "state": state,
+             "torch_rng": torch.get_rng_state(),
+             "numpy_rng": [numpy_rng[0], torch.from_numpy(
+                 numpy_rng[1].astype(np.int64)), *numpy_rng[2:]],
+             "python_rng": [python_rng[0], list(python_rng[1]),
+                            python_rng[2]]}
+    if torch.cuda.is_available():
+        saved["cuda_rng"] = torch.cuda.get_rng_state_all()
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(saved, tmp)
+    os.replace(tmp, path)
+
+
+def load_last_state(path: Path, model, optimizer, scheduler,
+                    device) -> Dict:
+    """Restore what :func:`save_last_state` wrote; returns the progress
+    (``epoch``, best epoch and F1, history).
+
+    Raises:
+        ValueError: naming ``path`` when the file holds anything but tensors
+            and plain values (nothing in it is run), or is damaged.
+    """
+    try:
+        saved = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ValueError(
+            f"{path}: refused, it holds more than tensors and plain values "
+            f"(a resume state is never unpickled): "
+            f"{str(error).splitlines()[0]}") from None
+    except (RuntimeError, EOFError) as error:
+        raise ValueError(f"{path}: not a readable resume state "
+                         f"({str(error).splitlines()[0]})") from None
+    try:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["torch_rng"].cpu())
+        name, keys, *rest = saved["numpy_rng"]
+        np.random.set_state((name, keys.cpu().numpy().astype(np.uint32),
+                             *rest))
+        version, internal, gauss = saved["python_rng"]
+        random.setstate((version, tuple(internal), gauss))
+        if "cuda_rng" in saved and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in saved["cuda_rng"]])
+        return saved["state"]
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{path}: not a resume state of this model "
+                         f"({str(error).splitlines()[0]})") from None

@@ -1,0 +1,79 @@
+"""Output files that never lose data: checked before the work, written
+atomically, never over an input or, unless asked, over an existing file."""
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+PathLike = Union[str, os.PathLike]
+
+
+def check_output(output: PathLike, inputs: Iterable[Optional[PathLike]], *,
+                 overwrite: bool = False, flag: str = "--output") -> Path:
+    """Check, before any work, that ``output`` can be written.
+
+    Args:
+        output: the file to write.
+        inputs: the files (or folders, e.g. a checkpoint) the work reads;
+            ``None`` entries are ignored. ``output`` may be none of them nor
+            lie inside a folder among them.
+        overwrite: allow replacing an existing ``output``.
+        flag: the option named in messages.
+
+    Returns:
+        ``output`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: ``output`` is an input, lies in an input folder, is a
+            folder, exists without ``overwrite``, or its folder is missing or
+            not writable.
+    """
+    path = Path(output)
+    resolved = path.resolve()
+    for source in inputs:
+        if source is None:
+            continue
+        source = Path(source).resolve()
+        if resolved == source or (path.exists() and source.exists()
+                                  and os.path.samefile(path, source)):
+            raise ValueError(f"{flag} {path} is the input {source}; write the "
+                             f"output elsewhere")
+        if source in resolved.parents:
+            raise ValueError(f"{flag} {path} lies inside the input folder "
+                             f"{source}; write the output elsewhere")
+    if path.is_dir():
+        raise ValueError(f"{flag} {path} is a folder; give a file name")
+    if path.exists() and not overwrite:
+        raise ValueError(f"{flag} {path} exists; pass --overwrite to replace "
+                         f"it")
+    folder = resolved.parent
+    if not folder.is_dir():
+        raise ValueError(f"{flag} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path}: the folder {folder} is not "
+                         f"writable")
+    return path
+
+
+def write_atomically(path: PathLike, text: str) -> None:
+    """Write ``text`` to a temporary file in the folder of ``path``, then
+    rename it to ``path``: readers see the old file or the whole new one,
+    never a part."""
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                   suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
