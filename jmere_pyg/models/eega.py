@@ -1,4 +1,5 @@
 """EEGA: edge-enhanced graph alignment network with word-pair relation tagging."""
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import List, Mapping, Optional, Sequence, Tuple, Union
@@ -17,6 +18,7 @@ from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   MultiChannelLayer, WordEncoder, WordEncoderInfo,
                   WordPairClassifier, word_pair_loss)
 from ..tagging import decode_grid
+from ..vision import EXTRACTOR_FILE, ExtractorConfig
 from .config import EEGAConfig
 
 CONFIG_NAME = "config.json"
@@ -84,6 +86,12 @@ class EEGA(nn.Module):
             :meth:`save_pretrained`.
         encoder (WordEncoder, optional): a ready encoder; built from
             ``config.encoder`` when omitted.
+
+    Attributes:
+        extractor_config (ExtractorConfig or None): the scene-graph extractor
+            whose graphs the model was trained on, when they came from one;
+            saved as ``scene_graph_extractor.json`` so that prediction from
+            raw images uses the same detector.
     """
 
     def __init__(self, config: EEGAConfig,
@@ -92,6 +100,7 @@ class EEGA(nn.Module):
         super().__init__()
         self.config = config
         self.graph_builder = graph_builder
+        self.extractor_config: Optional[ExtractorConfig] = None
         self.encoder = encoder or WordEncoder(resolve_encoder(config.encoder),
                                               max_subwords=config.max_subwords)
         hidden = self.encoder.hidden_size
@@ -291,8 +300,9 @@ class EEGA(nn.Module):
 
     def save_pretrained(self, directory: Union[str, Path]) -> None:
         """Write ``config.json``, ``model.safetensors``, the graph builder's
-        vocabularies and the encoder's config and tokenizer to
-        ``directory``, so that :meth:`from_pretrained` needs nothing else."""
+        vocabularies, the encoder's config and tokenizer and, when set, the
+        scene-graph extractor to ``directory``, so that
+        :meth:`from_pretrained` needs nothing else."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.config.save(directory / CONFIG_NAME)
@@ -302,6 +312,11 @@ class EEGA(nn.Module):
         self.encoder.save_architecture(directory / ENCODER_DIR)
         if self.graph_builder is not None:
             self.graph_builder.save(directory)
+        if self.extractor_config is not None:
+            (directory / EXTRACTOR_FILE).write_text(json.dumps(
+                self.extractor_config.to_dict(), indent=2) + "\n")
+        elif (directory / EXTRACTOR_FILE).exists():
+            (directory / EXTRACTOR_FILE).unlink()  # a record of older weights
 
     @classmethod
     def from_pretrained(cls, directory: Union[str, Path],
@@ -319,6 +334,9 @@ class EEGA(nn.Module):
             directory) else None
         model = cls(config, builder, encoder=encoder)
         model.load_state_dict(load_file(str(directory / WEIGHTS_NAME)))
+        if (directory / EXTRACTOR_FILE).is_file():
+            model.extractor_config = ExtractorConfig.from_dict(json.loads(
+                (directory / EXTRACTOR_FILE).read_text()))
         return model.to(map_location)
 
 

@@ -1,15 +1,19 @@
 """Evaluate a checkpoint on a data file; extract quintuples from new posts."""
 import json
+import sys
+from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..data.readers import read_samples
 from ..data.sample import Quintuple, Sample
-from ..data.scene_graph import (SceneGraph, lookup_scene_graph,
+from ..data.scene_graph import (SceneGraph, image_key, lookup_scene_graph,
                                 read_scene_graphs)
 from ..data.tokenize import default_tokenizer
+from ..datasets.images import image_paths
 from ..graphs import OBJECT
 from ..models import EEGA
+from ..vision import ExtractorConfig, SceneGraphExtractor
 from .evaluation import evaluate, predict_graphs
 
 
@@ -76,10 +80,33 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
                      data_format: Optional[str] = None,
                      image_id: Optional[str] = None,
                      scene_graphs: Optional[str] = None, batch_size: int = 32,
-                     output: Optional[str] = None) -> List[str]:
+                     output: Optional[str] = None,
+                     image: Optional[str] = None, images: Optional[str] = None,
+                     detector: Optional[str] = None,
+                     force_detector: bool = False, device: str = "cpu",
+                     plot_dir: Optional[str] = None) -> List[str]:
     """Extract quintuples from ``text`` (tokenised by spaCy) or the samples
-    of the file ``path``; return (and write to ``output``) JSON lines."""
-    model = EEGA.from_pretrained(checkpoint)
+    of the file ``path``; return (and write to ``output``) JSON lines.
+
+    Raw images, ``image`` for ``text`` or the folder ``images`` for the
+    samples of ``path`` (matched by the base name of their ``image_id``),
+    become scene graphs with the extractor recorded in the checkpoint
+    (:func:`checkpoint_extractor`). A post whose image cannot be read is
+    extracted from its text alone; its line says why (``image_error``) and
+    a report on stderr counts it. ``plot_dir`` gets, per post with a scene
+    graph, its image with boxes and predicates beside the quintuples.
+    """
+    model = EEGA.from_pretrained(checkpoint, map_location=device)
+    if image is not None:
+        if text is None:
+            raise ValueError("--image goes with --text; give a folder with "
+                             "--images for the posts of --input")
+        if image_id is not None:
+            raise ValueError("give --image or --image-id, not both")
+        image_id = image_key(image)
+    if images is not None and path is None:
+        raise ValueError("--images goes with --input; give one file with "
+                         "--image for --text")
     if text is not None:
         tokens = default_tokenizer()(text)
         if not tokens:
@@ -87,15 +114,128 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
         samples = [Sample(tokens=tokens, image_id=image_id, source="--text")]
     else:
         samples, _ = read_samples(path, data_format)
+    graph_map = _read_scene_graphs(scene_graphs)
+    failed: Dict[str, str] = {}
+    image_files: Dict[str, Path] = {}
+    if image is not None or images is not None:
+        if scene_graphs is not None:
+            raise ValueError("--scene-graphs and --image/--images both give "
+                             "scene graphs: pick one")
+        image_files = ({image_id: Path(image)} if image is not None else
+                       image_paths(images, (s.image_id for s in samples)))
+        config = checkpoint_extractor(model, checkpoint, detector,
+                                      force_detector)
+        if config is None:
+            image_files = {}
+        else:
+            graph_map, failed = extract_image_graphs(
+                model, config, image_files, device)
+            _report_images(samples, graph_map, failed)
     extracted = model.extract_with_confidence(
-        samples, batch_size=batch_size,
-        scene_graphs=_read_scene_graphs(scene_graphs))
-    lines = []
+        samples, batch_size=batch_size, scene_graphs=graph_map)
+    lines, records = [], []
     for sample, found in zip(samples, extracted):
-        lines.append(json.dumps({
-            "tokens": sample.tokens, "image_id": sample.image_id,
-            "quintuples": [quintuple_record(q, sample.tokens, c)
-                           for q, c in found]}))
+        record = {"tokens": sample.tokens, "image_id": sample.image_id,
+                  "quintuples": [quintuple_record(q, sample.tokens, c)
+                                 for q, c in found]}
+        key = None if sample.image_id is None else image_key(sample.image_id)
+        if key in failed:
+            record["image_error"] = failed[key]
+        records.append(record)
+        lines.append(json.dumps(record))
     if output is not None:
         Path(output).write_text("\n".join(lines) + "\n")
+    if plot_dir is not None and graph_map and image_files:
+        _plot_predictions(records, graph_map, image_files, plot_dir)
     return lines
+
+
+# --------------------------------------------------- predicting from images
+def checkpoint_extractor(model: EEGA, checkpoint: str,
+                         detector: Optional[str] = None,
+                         force_detector: bool = False
+                         ) -> Optional[ExtractorConfig]:
+    """The extractor that turns a post's raw image into the scene graph the
+    model expects: the one recorded in the checkpoint, its detector replaced
+    by ``detector`` only with ``force_detector``. ``None``, with a notice on
+    stderr, when the model was trained without images (its image layers are
+    off, or it saw no object class): the image is then ignored.
+
+    Raises:
+        ValueError: when ``detector`` differs from the recorded one without
+            ``force_detector``, or when nothing is recorded (scene graphs
+            from files) and no forced ``detector`` is given.
+    """
+    if force_detector and detector is None:
+        raise ValueError("--force-detector needs --detector NAME_OR_PATH")
+    builder = model.graph_builder
+    if not model.config.use_image or (
+            builder is not None and len(builder.object_vocab) <= 1):
+        print(f"notice: {checkpoint} was trained without images; the images "
+              f"are ignored and quintuples come from the text alone",
+              file=sys.stderr)
+        return None
+    recorded = model.extractor_config
+    if recorded is None:
+        if detector is None or not force_detector:
+            raise ValueError(
+                f"{checkpoint} records no scene-graph extractor (its scene "
+                f"graphs were read from files, not extracted from images): "
+                f"give graphs made the same way with --scene-graphs, or "
+                f"extract with a detector it was not trained with: "
+                f"--detector NAME_OR_PATH --force-detector")
+        return ExtractorConfig(detector=detector)
+    if detector is not None and detector != recorded.detector:
+        if not force_detector:
+            raise ValueError(
+                f"{checkpoint} was trained on scene graphs from the detector "
+                f"{recorded.detector!r}, not {detector!r}: leave --detector "
+                f"out to use the recorded one, or add --force-detector")
+        return recorded.replace(detector=detector)
+    return recorded
+
+
+def extract_image_graphs(model: EEGA, config: ExtractorConfig,
+                         files: Mapping[str, Path], device: str = "cpu"):
+    """Scene graphs of ``files`` (image file name -> path) by ``config``:
+    ``(graphs, failed)``, both keyed by file name, ``failed`` giving the
+    reason each unreadable image was skipped.
+
+    Raises:
+        ValueError: when the detector's feature size is not the one the
+            model was trained with.
+    """
+    extractor = SceneGraphExtractor(config, device=device)
+    builder = model.graph_builder
+    expected = 0 if builder is None else builder.object_feature_dim
+    if expected and extractor.feature_dim != expected:
+        raise ValueError(
+            f"the detector {config.detector!r} gives {extractor.feature_dim}"
+            f"-d object features, the model was trained with {expected}-d "
+            f"ones")
+    result = extractor.extract(list(files.values()), progress=len(files) > 1)
+    return dict(result.graphs), dict(result.failed)
+
+
+def _report_images(samples: Sequence[Sample],
+                   graphs: Mapping[str, SceneGraph],
+                   failed: Mapping[str, str]) -> None:
+    """One line on stderr: posts with a scene graph, with an unreadable
+    image (by reason), without an image."""
+    counts = Counter()
+    reasons = Counter()
+    for sample in samples:
+        key = None if sample.image_id is None else image_key(sample.image_id)
+        if key is None:
+            counts["without image"] += 1
+        elif key in graphs:
+            counts["with a scene graph"] += 1
+        else:
+            counts["image unreadable"] += 1
+            reasons[failed.get(key, "no scene graph").split(":")[0]] += 1
+    parts = [f"{counts[name]} {name}" for name in (
+        "with a scene graph", "image unreadable", "without image")]
+    detail = ", ".join(f"{reason} {n}" for reason, n in sorted(
+        reasons.items()))
+    print(f"images: {len(samples)} posts: {', '.join(parts)}"
+          + (f" ({detail})" if detail else ""), file=sys.stderr)
