@@ -1,0 +1,23 @@
+"""Images in: scene graphs from raw images with a pretrained object detector.
+
+The only code of jmere_pyg that reads pixels. :func:`load_image` reads any
+image file robustly (or raises :class:`ImageError` naming it),
+:class:`SceneGraphExtractor` detects objects and keeps, per object, label,
+score, box and the detector's feature vector, and
+:func:`geometric_relations` relates the kept objects by their boxes.
+Imports only :mod:`jmere_pyg.data` and below.
+"""
+from .extractor import (DEFAULT_DETECTOR, DetectorLoadError, ExtractionResult,
+                        ExtractorConfig, SceneGraphExtractor, load_detector)
+from .images import IMAGE_ERROR_REASONS, ImageError, load_image, read_image
+from .predicates import PREDICATES, geometric_relations
+
+#: File holding ``ExtractorConfig.to_dict()`` beside extracted scene graphs
+#: and in checkpoints: the identity of the extractor that made them.
+EXTRACTOR_FILE = "scene_graph_extractor.json"
+
+__all__ = ["DEFAULT_DETECTOR", "DetectorLoadError", "EXTRACTOR_FILE",
+           "ExtractionResult", "ExtractorConfig", "IMAGE_ERROR_REASONS",
+           "ImageError", "PREDICATES", "SceneGraphExtractor",
+           "geometric_relations", "load_detector", "load_image",
+           "read_image"]
