@@ -18,7 +18,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     try:
         return args.handler(args) or 0
-    except (ValueError, FileNotFoundError) as error:
+    except Exception as error:
+        from .vision import DetectorLoadError
+        if not isinstance(error, (ValueError, FileNotFoundError,
+                                  DetectorLoadError)):
+            raise
         # Bad input is the user's to fix: one clear line, no traceback.
         print(f"jmere-pyg {args.command}: error: {error}", file=sys.stderr)
         return 1

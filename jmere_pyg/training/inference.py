@@ -13,7 +13,7 @@ from ..data.tokenize import default_tokenizer
 from ..datasets.images import image_paths
 from ..graphs import OBJECT
 from ..models import EEGA
-from ..vision import ExtractorConfig, SceneGraphExtractor
+from ..vision import ExtractionResult, ExtractorConfig, SceneGraphExtractor
 from .evaluation import evaluate, predict_graphs
 
 
@@ -115,7 +115,7 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
     else:
         samples, _ = read_samples(path, data_format)
     graph_map = _read_scene_graphs(scene_graphs)
-    failed: Dict[str, str] = {}
+    failed: Dict[str, str] = {}  # image file name -> why it was skipped
     image_files: Dict[str, Path] = {}
     if image is not None or images is not None:
         if scene_graphs is not None:
@@ -128,9 +128,9 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
         if config is None:
             image_files = {}
         else:
-            graph_map, failed = extract_image_graphs(
-                model, config, image_files, device)
-            _report_images(samples, graph_map, failed)
+            result = extract_image_graphs(model, config, image_files, device)
+            graph_map, failed = result.graphs, result.errors
+            _report_images(samples, result)
     extracted = model.extract_with_confidence(
         samples, batch_size=batch_size, scene_graphs=graph_map)
     lines, records = [], []
@@ -196,10 +196,10 @@ def checkpoint_extractor(model: EEGA, checkpoint: str,
 
 
 def extract_image_graphs(model: EEGA, config: ExtractorConfig,
-                         files: Mapping[str, Path], device: str = "cpu"):
-    """Scene graphs of ``files`` (image file name -> path) by ``config``:
-    ``(graphs, failed)``, both keyed by file name, ``failed`` giving the
-    reason each unreadable image was skipped.
+                         files: Mapping[str, Path],
+                         device: str = "cpu") -> ExtractionResult:
+    """Scene graphs of ``files`` (image file name -> path) by ``config``,
+    unreadable images counted in the result.
 
     Raises:
         ValueError: when the detector's feature size is not the one the
@@ -213,13 +213,11 @@ def extract_image_graphs(model: EEGA, config: ExtractorConfig,
             f"the detector {config.detector!r} gives {extractor.feature_dim}"
             f"-d object features, the model was trained with {expected}-d "
             f"ones")
-    result = extractor.extract(list(files.values()), progress=len(files) > 1)
-    return dict(result.graphs), dict(result.failed)
+    return extractor.extract(list(files.values()), progress=len(files) > 1)
 
 
 def _report_images(samples: Sequence[Sample],
-                   graphs: Mapping[str, SceneGraph],
-                   failed: Mapping[str, str]) -> None:
+                   result: ExtractionResult) -> None:
     """One line on stderr: posts with a scene graph, with an unreadable
     image (by reason), without an image."""
     counts = Counter()
@@ -228,11 +226,11 @@ def _report_images(samples: Sequence[Sample],
         key = None if sample.image_id is None else image_key(sample.image_id)
         if key is None:
             counts["without image"] += 1
-        elif key in graphs:
+        elif key in result.graphs:
             counts["with a scene graph"] += 1
         else:
             counts["image unreadable"] += 1
-            reasons[failed.get(key, "no scene graph").split(":")[0]] += 1
+            reasons[result.failed[key]] += 1
     parts = [f"{counts[name]} {name}" for name in (
         "with a scene graph", "image unreadable", "without image")]
     detail = ", ".join(f"{reason} {n}" for reason, n in sorted(
