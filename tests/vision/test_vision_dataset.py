@@ -123,3 +123,17 @@ def test_training_with_images_records_the_extractor(
     assert recorded == ExtractorConfig(detector=detr.detector).to_dict()
     with pytest.raises(ValueError, match="images is not"):
         TrainingConfig(detector="x")
+
+
+def test_scene_graphs_command_output_in_raw_is_used_with_its_features(
+        data_root, image_files, detr):
+    from jmere_pyg.cli import main
+    assert main(["scene-graphs", "--images", str(image_files), "--output",
+                 str(data_root / "raw" / "scene_graphs.json"), "--detector",
+                 detr.detector, "--top-k", "4", "--score-threshold", "0",
+                 "--device", "cpu"]) == 0
+    dataset = JMEREDataset(data_root, "train", progress=False, log=False)
+    assert dataset.extractor_config == detr
+    feature_dim = SceneGraphExtractor(detr).feature_dim
+    assert dataset.builder.object_feature_dim == feature_dim
+    assert dataset[0][OBJECT].x.shape[1] == feature_dim
