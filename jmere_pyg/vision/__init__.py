@@ -4,12 +4,14 @@ The only code of jmere_pyg that reads pixels. :func:`load_image` reads any
 image file robustly (or raises :class:`ImageError` naming it),
 :class:`SceneGraphExtractor` detects objects and keeps, per object, label,
 score, box and the detector's feature vector, and
-:func:`geometric_relations` relates the kept objects by their boxes.
+:func:`geometric_relations` relates the kept objects by their boxes, and
+:func:`plot_scene_graph` draws the result.
 Imports only :mod:`jmere_pyg.data` and below.
 """
 from .extractor import (DEFAULT_DETECTOR, DetectorLoadError, ExtractionResult,
                         ExtractorConfig, SceneGraphExtractor, load_detector)
 from .images import IMAGE_ERROR_REASONS, ImageError, load_image, read_image
+from .plots import plot_scene_graph
 from .predicates import PREDICATES, geometric_relations
 
 #: File holding ``ExtractorConfig.to_dict()`` beside extracted scene graphs
@@ -20,4 +22,4 @@ __all__ = ["DEFAULT_DETECTOR", "DetectorLoadError", "EXTRACTOR_FILE",
            "ExtractionResult", "ExtractorConfig", "IMAGE_ERROR_REASONS",
            "ImageError", "PREDICATES", "SceneGraphExtractor",
            "geometric_relations", "load_detector", "load_image",
-           "read_image"]
+           "plot_scene_graph", "read_image"]

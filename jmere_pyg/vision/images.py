@@ -132,15 +132,15 @@ def _decode(image: Image.Image, max_side: int) -> LoadedImage:
     to a long side of at most ``max_side``."""
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)
-    orientation = _orientation(image)
-    swapped = orientation in (5, 6, 7, 8)
     width, height = image.size
-    original_size = (height, width) if swapped else (width, height)
     if max(width, height) > max_side and image.format == "JPEG":
         scale = max_side / max(width, height)
         image.draft("RGB", (max(1, int(width * scale)),
                             max(1, int(height * scale))))
-    image.load()
+    image.load()  # before reading EXIF: a PNG's EXIF may follow its pixels
+    orientation = _orientation(image)
+    swapped = orientation in (5, 6, 7, 8)
+    original_size = (height, width) if swapped else (width, height)
     if orientation not in (None, 1):
         image = ImageOps.exif_transpose(image)
     image = _to_rgb(image)
