@@ -207,7 +207,7 @@ def run_predict(args) -> int:
 
 
 def run_scene_graphs(args) -> int:
-    from .data.scene_graph import write_scene_graphs
+    from .data.scene_graph import image_key, write_scene_graphs
     from .datasets.images import list_images, write_extractor_file
     from .training.trainer import pick_device
     from .vision import EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor
@@ -232,10 +232,10 @@ def run_scene_graphs(args) -> int:
         print(f"  skipped {name}: {reason}")
     print(f"wrote {output} and {identity}")
     if args.plot:
-        from .vision.plots import plot_scene_graph
+        from .vision import plot_scene_graph
         folder = Path(args.plot)
         folder.mkdir(parents=True, exist_ok=True)
-        by_name = {path.name: path for path in paths}
+        by_name = {image_key(str(path)): path for path in paths}
         for name, graph in sorted(result.graphs.items()):
             plot_scene_graph(by_name[name], graph,
                              folder / f"{name}.png")

@@ -145,8 +145,9 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
         lines.append(json.dumps(record))
     if output is not None:
         Path(output).write_text("\n".join(lines) + "\n")
-    if plot_dir is not None and graph_map and image_files:
-        _plot_predictions(records, graph_map, image_files, plot_dir)
+    if plot_dir is not None:
+        _plot_predictions(samples, extracted, graph_map or {}, image_files,
+                          Path(plot_dir))
     return lines
 
 
@@ -214,6 +215,25 @@ def extract_image_graphs(model: EEGA, config: ExtractorConfig,
             f"-d object features, the model was trained with {expected}-d "
             f"ones")
     return extractor.extract(list(files.values()), progress=len(files) > 1)
+
+
+def _plot_predictions(samples: Sequence[Sample], extracted,
+                      graphs: Mapping[str, SceneGraph],
+                      files: Mapping[str, Path], folder: Path) -> None:
+    """``post{i}_{image}.png`` per post whose image has a scene graph: the
+    image, its boxes and predicates, and the extracted quintuples."""
+    from ..vision import plot_scene_graph
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for i, (sample, found) in enumerate(zip(samples, extracted)):
+        key = None if sample.image_id is None else image_key(sample.image_id)
+        if key in graphs and key in files:
+            plot_scene_graph(files[key], graphs[key],
+                             folder / f"post{i}_{Path(key).stem}.png",
+                             quintuples=[q for q, _ in found],
+                             tokens=sample.tokens)
+            written += 1
+    print(f"wrote {written} pictures to {folder}", file=sys.stderr)
 
 
 def _report_images(samples: Sequence[Sample],

@@ -61,8 +61,12 @@ def test_scene_graphs_json_round_trips_into_the_same_graphs(
     output = tmp_path / "out" / "scene_graphs.json"
     assert main(["scene-graphs", "--images", str(image_files), "--output",
                  str(output), "--detector", detr.detector, "--top-k", "5",
-                 "--score-threshold", "0", "--device", "cpu"]) == 0
+                 "--score-threshold", "0", "--device", "cpu", "--plot",
+                 str(tmp_path / "plots")]) == 0
     report = capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "a.jpg.png", "b.png.png", "c.jpg.png"]
+    assert (tmp_path / "plots" / "a.jpg.png").read_bytes()[:4] == b"\x89PNG"
     assert "4 images: 3 scene graphs, 1 failed (empty 1)" in report
     assert "skipped broken.jpg: empty" in report
     recorded = json.loads((output.parent / EXTRACTOR_FILE).read_text())
@@ -114,12 +118,15 @@ def test_checkpoint_records_its_extractor(image_checkpoint, detr):
 
 
 def test_predict_image_end_to_end(image_checkpoint, image_files, detr,
-                                  capsys):
+                                  tmp_path, capsys):
     code, out, err = predict(capsys, "--checkpoint", image_checkpoint,
                              "--text", TEXT, "--image",
-                             image_files / "a.jpg")
+                             image_files / "a.jpg", "--plot",
+                             tmp_path / "plots")
     assert code == 0, err
     assert "1 posts: 1 with a scene graph, 0 image unreadable" in err
+    picture = tmp_path / "plots" / "post0_a.png"
+    assert picture.read_bytes()[:4] == b"\x89PNG"
     record = json.loads(out.strip().splitlines()[-1])
     assert record["image_id"] == "a.jpg" and "image_error" not in record
 
