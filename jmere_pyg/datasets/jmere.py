@@ -83,10 +83,11 @@ class JMEREDataset(InMemoryDataset):
     ``raw/scene_graphs.json``, its identity in
     ``raw/scene_graph_extractor.json``; unreadable images are counted
     (:attr:`image_failures` of the open that extracts: file name -> reason)
-    and their posts have no objects. Later opens read the cache. Without a ``builder``, the graphs are built with
-    ``GraphBuilder(object_feature_dim=F)``, ``F`` the size of the extracted
-    features. :attr:`extractor_config` is the recorded extractor (``None``
-    when the scene graphs did not come from one).
+    and their posts have no objects. Later opens read the cache. When
+    ``raw/`` records an extractor (:attr:`extractor_config`, ``None`` when
+    the scene graphs did not come from one) and no ``builder`` is given, the
+    graphs are built with ``GraphBuilder(object_feature_dim=F)``, ``F`` the
+    size of the extracted object features.
 
     Args:
         root (str): Root folder.

@@ -8,7 +8,7 @@ from jmere_pyg.data import (Entity, Quintuple, Sample, read_scene_graphs,
                             write_jsonl, write_scene_graphs)
 from jmere_pyg.datasets import JMEREDataset
 from jmere_pyg.graphs import OBJECT
-from jmere_pyg.training import TrainingConfig, train
+from jmere_pyg.training import TrainingConfig
 from jmere_pyg.vision import (EXTRACTOR_FILE, ExtractorConfig,
                               SceneGraphExtractor)
 
@@ -111,16 +111,17 @@ def test_scene_graphs_not_made_from_images_are_not_overwritten(
 
 def test_training_with_images_records_the_extractor(
         data_root, image_files, detr, tmp_path, tiny_encoder_path):
-    config = TrainingConfig.from_dict(dict(
-        data_root=str(data_root), run_dir=str(tmp_path / "run"), epochs=1,
-        batch_size=2, device="cpu", images=str(image_files),
-        detector=detr.detector,
-        model={"encoder": tiny_encoder_path, "heads": 2, "edge_dim": 8,
-               "channel_dim": 8}))
-    train(config, progress=False)
+    from jmere_pyg.cli import main
+    assert main(["train", "--data-root", str(data_root), "--run-dir",
+                 str(tmp_path / "run"), "--epochs", "1", "--batch-size", "2",
+                 "--device", "cpu", "--encoder", tiny_encoder_path,
+                 "--set", "heads=2", "--set", "edge_dim=8", "--set",
+                 "channel_dim=8", "--show", "0", "--images", str(image_files),
+                 "--detector", detr.detector]) == 0
     recorded = json.loads(
         (tmp_path / "run" / "best" / EXTRACTOR_FILE).read_text())
     assert recorded == ExtractorConfig(detector=detr.detector).to_dict()
+    assert (data_root / "raw" / "scene_graphs.json").is_file()
     with pytest.raises(ValueError, match="images is not"):
         TrainingConfig(detector="x")
 
