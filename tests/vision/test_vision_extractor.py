@@ -222,6 +222,30 @@ def test_detector_load_errors_say_how_to_point_at_a_folder(tmp_path):
                             local_files_only=True)
 
 
+def test_offline_without_a_detector_folder_answers_at_once(monkeypatch):
+    from jmere_pyg.vision import extractor as module
+
+    monkeypatch.setattr(module, "_hub_reachable", lambda: False)
+    with pytest.raises(DetectorLoadError,
+                       match="cannot be reached.*--detector DIR"):
+        SceneGraphExtractor()
+
+
+def test_the_hub_is_not_probed_behind_a_proxy(monkeypatch):
+    from jmere_pyg.vision import extractor as module
+
+    def no_connection(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(module.socket, "create_connection", no_connection)
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+                 "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert module._hub_reachable() is False
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert module._hub_reachable() is True
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("family", FAMILIES)
