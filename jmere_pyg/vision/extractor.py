@@ -30,14 +30,17 @@ Default detector
 ``PekingU/rtdetr_r50vd`` (RT-DETR, ResNet-50-vd backbone). Published COCO
 val2017 box AP, from the model cards (not measured here): RT-DETR R50 53.1,
 RT-DETR R18 46.5, DETR R50 42.0, YOLOS-small 36.1, YOLOS-tiny 28.7. Speed
-measured here at the real architecture sizes with random weights
-(``benchmarks/vision.py``, ``benchmarks/results/vision.md``): RT-DETR R50
-is the most accurate of these and, at its fixed 640 x 640 input, faster on
-this CPU than DETR R50 and YOLOS-small at their 800-pixel inputs;
-RT-DETR R18 is the faster choice (``--detector PekingU/rtdetr_r18vd``).
+was measured here with random weights at the real architecture sizes
+(``benchmarks/vision.py``, ``benchmarks/results/vision.md``: CPU time per
+image on one thread): RT-DETR R50 has the highest published AP and, at its
+fixed 640 x 640 input, needs less CPU time per image than DETR R50,
+Conditional / Deformable DETR R50 and YOLOS-small at their 800-pixel
+inputs. RT-DETR R18 takes about half of its time for 6.6 AP less: the
+choice for slow machines (``--detector PekingU/rtdetr_r18vd``).
 """
 import inspect
 import os
+import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -144,8 +147,8 @@ def load_detector(detector: str, *, local_files_only: bool = False):
     """The model (in eval mode) and image processor of ``detector``.
 
     A local folder is read as it is. A Hugging Face name is looked up in the
-    local Hugging Face cache first and downloaded only when it is not there
-    (and ``local_files_only`` is false).
+    local Hugging Face cache first and downloaded only when it is not there,
+    ``local_files_only`` is false and the Hub can be reached.
 
     Raises:
         DetectorLoadError: naming the detector and saying how to point at a
@@ -183,6 +186,11 @@ def load_detector(detector: str, *, local_files_only: bool = False):
                 f"the object detector {detector!r} is not in the local "
                 f"Hugging Face cache and downloads are off "
                 f"({cached_error}). {how}") from None
+    if not _hub_reachable():
+        raise DetectorLoadError(
+            f"the object detector {detector!r} is not in the local Hugging "
+            f"Face cache and {_hub_endpoint()[0]} cannot be reached "
+            f"(offline?). {how}")
     try:
         return load()
     except (OSError, ValueError) as error:
@@ -190,6 +198,32 @@ def load_detector(detector: str, *, local_files_only: bool = False):
             f"cannot load the object detector {detector!r}: it is not in "
             f"the local Hugging Face cache and could not be downloaded "
             f"(offline?): {error}. {how}") from None
+
+
+def _hub_endpoint() -> Tuple[str, int]:
+    """Host and port of the Hugging Face Hub (``HF_ENDPOINT``)."""
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    return url.hostname or "", url.port or (443 if url.scheme == "https"
+                                            else 80)
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the Hub opens within ``timeout`` seconds
+    (true behind a proxy, which is not probed), so that an offline machine
+    gets its answer at once instead of after the download's retries."""
+    if any(os.environ.get(name) for name in (
+            "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+            "ALL_PROXY", "all_proxy")):
+        return True
+    try:
+        socket.create_connection(_hub_endpoint(), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 def _looks_like_path(name: str) -> bool:

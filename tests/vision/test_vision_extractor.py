@@ -120,6 +120,27 @@ def test_extraction_is_deterministic(tiny_detector_paths, image_files):
     assert first.graphs == second.graphs
 
 
+def test_batches_give_the_graphs_of_single_images(tiny_detector_paths,
+                                                  image_files):
+    """RT-DETR resizes every image to the same size (no padding), so a
+    batch of three gives each image's own graph."""
+    paths = sorted(image_files.iterdir())
+    batched = extractor(tiny_detector_paths, "rt_detr",
+                        batch_size=3).extract(paths)
+    single = extractor(tiny_detector_paths, "rt_detr",
+                       batch_size=1).extract(paths)
+    for key, graph in single.graphs.items():
+        other = batched.graphs[key]
+        assert [o.label for o in other.objects] == [
+            o.label for o in graph.objects]
+        assert [r.predicate for r in other.relations] == [
+            r.predicate for r in graph.relations]
+        for a, b in zip(graph.objects, other.objects):
+            assert b.score == pytest.approx(a.score, abs=1e-5)
+            assert b.box == pytest.approx(a.box, abs=1e-3)
+            assert b.feature == pytest.approx(a.feature, abs=1e-4)
+
+
 def test_boxes_are_in_full_resolution_pixels(tiny_detector_paths, tmp_path):
     """An image downscaled before the detector gives the boxes of the
     full-size image."""
@@ -199,6 +220,30 @@ def test_detector_load_errors_say_how_to_point_at_a_folder(tmp_path):
                        match="not in the local Hugging Face cache.*--detector"):
         SceneGraphExtractor(ExtractorConfig(detector="no-org/no-detector"),
                             local_files_only=True)
+
+
+def test_offline_without_a_detector_folder_answers_at_once(monkeypatch):
+    from jmere_pyg.vision import extractor as module
+
+    monkeypatch.setattr(module, "_hub_reachable", lambda: False)
+    with pytest.raises(DetectorLoadError,
+                       match="cannot be reached.*--detector DIR"):
+        SceneGraphExtractor()
+
+
+def test_the_hub_is_not_probed_behind_a_proxy(monkeypatch):
+    from jmere_pyg.vision import extractor as module
+
+    def no_connection(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(module.socket, "create_connection", no_connection)
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+                 "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert module._hub_reachable() is False
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert module._hub_reachable() is True
 
 
 @pytest.mark.cuda
