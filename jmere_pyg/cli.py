@@ -1,10 +1,12 @@
-"""The ``jmere-pyg`` command: stats, train, evaluate, predict."""
+"""The ``jmere-pyg`` command: stats, train, evaluate, predict,
+scene-graphs."""
 import argparse
 import json
 import os
 import sys
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 from typing import List, Optional
 
 from .data.errors import DataNotice
@@ -20,7 +22,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         with notices_on_stderr(args.command):
             return args.handler(args) or 0
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+    except Exception as error:
+        from .vision import DetectorLoadError
+        if not isinstance(error, (ValueError, FileNotFoundError,
+                                  FileExistsError, DetectorLoadError)):
+            raise
         # Bad input is the user's to fix: one clear line, no traceback.
         print(f"jmere-pyg {args.command}: error: {error}", file=sys.stderr)
         return 1
@@ -83,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write PNG charts into the run folder")
     train.add_argument("--show", type=int, default=5,
                        help="print this many extracted val samples")
+    train.add_argument("--images", help="folder of the corpus's images: "
+                       "their scene graphs are extracted once into "
+                       "DATA_ROOT/raw")
+    train.add_argument("--detector", help="object detector for --images: "
+                       "Hugging Face name or local folder")
     train.set_defaults(handler=run_train)
 
     evaluate = commands.add_parser(
@@ -111,7 +122,40 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--overwrite", action="store_true",
                          help="replace an existing --output")
     predict.add_argument("--batch-size", type=int, default=32)
+    predict.add_argument("--image", help="image file of --text")
+    predict.add_argument("--images",
+                         help="folder of the images of --input's posts "
+                              "(matched by image_id file name)")
+    predict.add_argument("--detector", help="object detector (default: the "
+                         "one recorded in the checkpoint)")
+    predict.add_argument("--force-detector", action="store_true",
+                         help="use --detector although the checkpoint was "
+                              "trained with another")
+    predict.add_argument("--device", choices=("auto", "cpu", "cuda"),
+                         default="cpu")
+    predict.add_argument("--plot", help="folder for one PNG per post with "
+                         "an image: boxes, predicates and quintuples")
     predict.set_defaults(handler=run_predict)
+
+    scene = commands.add_parser(
+        "scene-graphs", help="extract scene graphs from images")
+    scene.add_argument("--images", nargs="+", required=True,
+                       metavar="DIR_OR_FILE",
+                       help="image files, or folders of them")
+    scene.add_argument("--output", required=True,
+                       help="scene graph JSON; scene_graph_extractor.json "
+                            "is written beside it")
+    scene.add_argument("--detector",
+                       help="Hugging Face name or local folder")
+    scene.add_argument("--top-k", type=int, help="objects kept per image")
+    scene.add_argument("--score-threshold", type=float,
+                       help="lowest detection score kept")
+    scene.add_argument("--batch-size", type=int, help="images per batch")
+    scene.add_argument("--device", choices=("auto", "cpu", "cuda"),
+                       default="auto")
+    scene.add_argument("--plot", help="folder for one PNG per image: boxes, "
+                       "labels and predicate arrows")
+    scene.set_defaults(handler=run_scene_graphs)
     return parser
 
 
@@ -140,7 +184,7 @@ def run_train(args) -> int:
     flags = {flag: getattr(args, flag) for flag in (
         "data_root", "mnre_dir", "run_dir", "epochs", "batch_size",
         "encoder_lr", "lr", "patience", "seed", "device",
-        "max_train_samples", "max_eval_samples")
+        "max_train_samples", "max_eval_samples", "images", "detector")
         if getattr(args, flag) is not None}
     config = config.replace(model=config.model.replace(**model_changes),
                             **flags)
@@ -171,15 +215,59 @@ def run_evaluate(args) -> int:
 
 def run_predict(args) -> int:
     from .training.inference import predict_to_jsonl
+    from .training.trainer import pick_device
 
     lines = predict_to_jsonl(args.checkpoint, text=args.text, path=args.input,
                              data_format=args.format, image_id=args.image_id,
                              scene_graphs=args.scene_graphs,
                              batch_size=args.batch_size, output=args.output,
-                             overwrite=args.overwrite)
+                             overwrite=args.overwrite,
+                             image=args.image, images=args.images,
+                             detector=args.detector,
+                             force_detector=args.force_detector,
+                             device=str(pick_device(args.device)),
+                             plot_dir=args.plot)
     if not args.output:
         for line in lines:
             print(line)
+    return 0
+
+
+def run_scene_graphs(args) -> int:
+    from .data.scene_graph import image_key, write_scene_graphs
+    from .datasets.images import list_images
+    from .training.trainer import pick_device
+    from .vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
+                         write_extractor_file)
+
+    paths = list_images(args.images)
+    if not paths:
+        raise ValueError(f"no image files in {' '.join(args.images)}")
+    settings = {"detector": args.detector, "top_k": args.top_k,
+                "score_threshold": args.score_threshold,
+                "batch_size": args.batch_size}
+    config = ExtractorConfig().replace(
+        **{k: v for k, v in settings.items() if v is not None})
+    extractor = SceneGraphExtractor(config,
+                                    device=str(pick_device(args.device)))
+    result = extractor.extract(paths, progress=True)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_scene_graphs(output, result.graphs)
+    identity = write_extractor_file(output.parent / EXTRACTOR_FILE, config)
+    print(f"read {len(paths)} images: {result.summary()}")
+    for name, reason in sorted(result.failed.items()):
+        print(f"  skipped {name}: {reason}")
+    print(f"wrote {output} and {identity}")
+    if args.plot:
+        from .vision import plot_scene_graph
+        folder = Path(args.plot)
+        folder.mkdir(parents=True, exist_ok=True)
+        by_name = {image_key(str(path)): path for path in paths}
+        for name, graph in sorted(result.graphs.items()):
+            plot_scene_graph(by_name[name], graph,
+                             folder / f"{name}.png")
+        print(f"wrote {len(result.graphs)} pictures to {folder}")
     return 0
 
 

@@ -9,6 +9,8 @@ Layout of ``root``::
                      for split in train, val, test (only one file per split);
                      optional scene_graphs.json (our scene graph format, see
                      jmere_pyg.data.scene_graph; matched by image file name)
+                     and scene_graph_extractor.json (the extractor that made
+                     scene_graphs.json from images, when one did)
     root/processed/  {split}.pt            the HeteroData graphs (tensors
                                            and plain values, read with
                                            ``torch.load(weights_only=True)``)
@@ -23,6 +25,7 @@ import json
 import os
 import pickle
 import shutil
+import sys
 import warnings
 from collections import Counter
 from dataclasses import asdict
@@ -35,9 +38,13 @@ from torch_geometric.data import HeteroData, InMemoryDataset
 from ..data.errors import ReadReport
 from ..data.readers import read_samples, write_jsonl
 from ..data.sample import Sample
-from ..data.scene_graph import read_scene_graphs
+from ..data.scene_graph import read_scene_graphs, write_scene_graphs
 from ..graphs.builder import FILE_NAME as BUILDER_FILE
 from ..graphs.builder import GraphBuilder
+from ..vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
+                      check_same_extractor, read_extractor_file,
+                      write_extractor_file)
+from .images import image_paths, object_feature_dim
 
 PathLike = Union[str, os.PathLike]
 
@@ -73,6 +80,19 @@ class JMEREDataset(InMemoryDataset):
     Object features are used only with a builder that asks for them, e.g.
     ``builder=GraphBuilder(object_feature_dim=4096)``.
 
+    With ``images`` (a folder holding the files named by each line's
+    ``img_id``, the MNRE layout) and no ``raw/scene_graphs.json`` yet, the
+    scene graphs of every image the split files reference are extracted once
+    by :class:`~jmere_pyg.vision.SceneGraphExtractor` and cached in
+    ``raw/scene_graphs.json``, its identity in
+    ``raw/scene_graph_extractor.json``; unreadable images are counted
+    (:attr:`image_failures` of the open that extracts: file name -> reason)
+    and their posts have no objects. Later opens read the cache. When
+    ``raw/`` records an extractor (:attr:`extractor_config`, ``None`` when
+    the scene graphs did not come from one) and no ``builder`` is given, the
+    graphs are built with ``GraphBuilder(object_feature_dim=F)``, ``F`` the
+    size of the extracted object features.
+
     Args:
         root (str): Root folder.
         split (str, optional): ``'train'``, ``'val'`` or ``'test'``.
@@ -90,11 +110,21 @@ class JMEREDataset(InMemoryDataset):
         progress (bool, optional): Progress bars while processing.
             (default: ``True``)
         force_reload (bool, optional): Process again even when processed
-            files exist. (default: ``False``)
+            files exist; with ``images``, also extract the scene graphs
+            again, replacing those in ``raw/``. (default: ``False``)
+        images (str, optional): Folder of the corpus's images.
+            (default: ``None``)
+        extractor (ExtractorConfig or SceneGraphExtractor, optional): How to
+            extract scene graphs from ``images``; a config is loaded only
+            when extraction is needed, on CUDA when available. (default:
+            ``ExtractorConfig()``)
 
     Raises:
         FileNotFoundError: when the split (or, to fit the builder, train)
             must be processed and its raw file is missing.
+        ValueError: when ``images`` is given and ``raw/`` holds scene graphs
+            made by another extractor (or by none), naming both, unless
+            ``force_reload``.
     """
 
     def __init__(self, root: PathLike, split: str = "train",
@@ -104,7 +134,10 @@ class JMEREDataset(InMemoryDataset):
                  pre_filter: Optional[Callable] = None,
                  on_error: str = "raise", max_words: Optional[int] = None,
                  progress: bool = True, log: bool = True,
-                 force_reload: bool = False):
+                 force_reload: bool = False,
+                 images: Optional[PathLike] = None,
+                 extractor: Union[None, ExtractorConfig,
+                                  SceneGraphExtractor] = None):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}; "
                              f"got {split!r}")
@@ -113,6 +146,16 @@ class JMEREDataset(InMemoryDataset):
         self.on_error = on_error
         self.max_words = max_words
         self.progress = progress
+        self.image_failures: Dict[str, str] = {}
+        if images is not None:
+            extracted = self._cache_scene_graphs(
+                Path(root) / "raw", images, extractor, force_reload, log)
+            # New scene graphs: the processed graphs are out of date.
+            force_reload = force_reload or extracted
+        self.extractor_config: Optional[ExtractorConfig] = None
+        extractor_file = Path(root) / "raw" / EXTRACTOR_FILE
+        if extractor_file.is_file():
+            self.extractor_config = read_extractor_file(extractor_file)
         # PyG reads processed/*.pt with the full unpickler (pre_transform.pt,
         # pre_filter.pt; the graphs after a failed safe load): check every
         # one with the safe loader first, so that none can run code.
@@ -147,18 +190,7 @@ class JMEREDataset(InMemoryDataset):
 
     def _raw_files(self) -> Dict[str, Path]:
         """Split -> its raw file, for the splits present."""
-        files = {}
-        for split in SPLITS:
-            found = [Path(self.raw_dir, pattern.format(split=split))
-                     for pattern in RAW_PATTERNS]
-            found = [path for path in found if path.is_file()]
-            if len(found) > 1:
-                raise ValueError(
-                    f"split {split!r} has several raw files "
-                    f"({', '.join(map(str, found))}); keep only one")
-            if found:
-                files[split] = found[0]
-        return files
+        return find_raw_files(self.raw_dir)
 
     def _missing(self, split: str, why: str) -> FileNotFoundError:
         expected = ", ".join(pattern.format(split=split)
@@ -186,22 +218,65 @@ class JMEREDataset(InMemoryDataset):
                              f"again")
         self.data = data_cls.from_dict(saved[0])
         self.slices = saved[1]
+    # -------------------------------------------------------------- images
+    def _cache_scene_graphs(self, raw_dir: Path, images: PathLike,
+                            extractor, force_reload: bool, log: bool) -> bool:
+        """Extracts the scene graphs of the images the raw split files
+        reference into ``raw_dir`` unless a cache made by the same extractor
+        is there; returns whether it extracted."""
+        config = (extractor.config if isinstance(extractor,
+                                                 SceneGraphExtractor)
+                  else extractor or ExtractorConfig())
+        graphs_file = raw_dir / SCENE_GRAPH_FILE
+        extractor_file = raw_dir / EXTRACTOR_FILE
+        if graphs_file.exists() and not force_reload:
+            if not extractor_file.is_file():
+                raise ValueError(
+                    f"{graphs_file} was not made from images (no "
+                    f"{EXTRACTOR_FILE} beside it); open the dataset without "
+                    f"images, or pass force_reload=True to extract the "
+                    f"scene graphs of {images} in its place")
+            check_same_extractor(
+                read_extractor_file(extractor_file), extractor_file, config,
+                "pass force_reload=True to extract them again with the "
+                "extractor given")
+            return False
+        image_ids = []
+        for path in find_raw_files(raw_dir).values():
+            image_ids.extend(sample.image_id for sample in read_samples(
+                path, on_error=self.on_error, max_words=self.max_words)[0])
+        paths = image_paths(images, image_ids)
+        if not isinstance(extractor, SceneGraphExtractor):
+            extractor = SceneGraphExtractor(
+                config, device="cuda" if torch.cuda.is_available() else "cpu")
+        result = extractor.extract(list(paths.values()),
+                                   progress=self.progress)
+        self.image_failures = dict(result.failed)
+        if log:
+            print(f"Scene graphs of {images}: {result.summary()}",
+                  file=sys.stderr)
+        write_scene_graphs(graphs_file, result.graphs)
+        write_extractor_file(extractor_file, config)
+        return True
 
     # ------------------------------------------------------------- process
     def process(self) -> None:
         raw_files = self._raw_files()
         if self.split not in raw_files:
             raise self._missing(self.split, "(requested split)")
-        builder = self._given_builder
-        if builder is None:
-            builder = GraphBuilder()
-        if not builder.fitted and "train" not in raw_files:
-            raise self._missing("train", "to fit the graph builder on")
-
         scene_graphs = None
         scene_graph_path = os.path.join(self.raw_dir, SCENE_GRAPH_FILE)
         if os.path.exists(scene_graph_path):
             scene_graphs = read_scene_graphs(scene_graph_path)
+        builder = self._given_builder
+        if builder is None:
+            # Extracted scene graphs carry the detector's object features.
+            builder = GraphBuilder(object_feature_dim=(
+                object_feature_dim(scene_graphs)
+                if self.extractor_config is not None and scene_graphs
+                else 0))
+        if not builder.fitted and "train" not in raw_files:
+            raise self._missing("train", "to fit the graph builder on")
 
         read = {split: read_samples(path, on_error=self.on_error,
                                     max_words=self.max_words)
@@ -266,6 +341,26 @@ class JMEREDataset(InMemoryDataset):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({len(self)}, split={self.split!r})"
+
+
+def find_raw_files(raw_dir: PathLike) -> Dict[str, Path]:
+    """Split -> its raw file in ``raw_dir``, for the splits present.
+
+    Raises:
+        ValueError: when a split has several raw files.
+    """
+    files = {}
+    for split in SPLITS:
+        found = [Path(raw_dir, pattern.format(split=split))
+                 for pattern in RAW_PATTERNS]
+        found = [path for path in found if path.is_file()]
+        if len(found) > 1:
+            raise ValueError(
+                f"split {split!r} has several raw files "
+                f"({', '.join(map(str, found))}); keep only one")
+        if found:
+            files[split] = found[0]
+    return files
 
 
 def link_mnre_files(root: PathLike, mnre_dir: PathLike,

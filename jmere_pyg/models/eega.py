@@ -18,6 +18,8 @@ from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   MultiChannelLayer, WordEncoder, WordEncoderInfo,
                   WordPairClassifier, word_pair_loss)
 from ..tagging import decode_grid
+from ..vision import (EXTRACTOR_FILE, ExtractorConfig, read_extractor_file,
+                      write_extractor_file)
 from .config import EEGAConfig
 from .hub import push_to_hub, resolve_checkpoint
 from .model_card import write_model_card
@@ -87,6 +89,12 @@ class EEGA(nn.Module):
             :meth:`save_pretrained`.
         encoder (WordEncoder, optional): a ready encoder; built from
             ``config.encoder`` when omitted.
+
+    Attributes:
+        extractor_config (ExtractorConfig or None): the scene-graph extractor
+            whose graphs the model was trained on, when they came from one;
+            saved as ``scene_graph_extractor.json`` so that prediction from
+            raw images uses the same detector.
     """
 
     def __init__(self, config: EEGAConfig,
@@ -95,6 +103,7 @@ class EEGA(nn.Module):
         super().__init__()
         self.config = config
         self.graph_builder = graph_builder
+        self.extractor_config: Optional[ExtractorConfig] = None
         self.encoder = encoder or WordEncoder(resolve_encoder(config.encoder),
                                               max_subwords=config.max_subwords)
         hidden = self.encoder.hidden_size
@@ -298,7 +307,8 @@ class EEGA(nn.Module):
                         license: Optional[str] = None,
                         repo_id: Optional[str] = None) -> None:
         """Write ``config.json``, ``model.safetensors``, the graph builder's
-        vocabularies, the encoder's config and tokenizer, and a model card
+        vocabularies, the encoder's config and tokenizer, the scene-graph
+        extractor when one made the training graphs, and a model card
         ``README.md`` to ``directory``, so that :meth:`from_pretrained`
         needs nothing else.
 
@@ -324,6 +334,11 @@ class EEGA(nn.Module):
             self.graph_builder.save(directory)
         write_model_card(directory, self, training=training, metrics=metrics,
                          license=license, repo_id=repo_id)
+        if self.extractor_config is not None:
+            write_extractor_file(directory / EXTRACTOR_FILE,
+                                 self.extractor_config)
+        elif (directory / EXTRACTOR_FILE).exists():
+            (directory / EXTRACTOR_FILE).unlink()  # a record of older weights
 
     @classmethod
     def from_pretrained(cls, name_or_path: Union[str, Path],
@@ -374,6 +389,9 @@ class EEGA(nn.Module):
                 f"{weights} does not fit the architecture of "
                 f"{directory / CONFIG_NAME} and "
                 f"{directory / ENCODER_DIR / CONFIG_NAME}: {shown}") from None
+        extractor_file = directory / EXTRACTOR_FILE
+        if extractor_file.is_file():
+            model.extractor_config = read_extractor_file(extractor_file)
         return model.to(map_location)
 
     def push_to_hub(self, repo_id: str, **kwargs) -> Any:

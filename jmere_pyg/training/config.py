@@ -45,6 +45,13 @@ class TrainingConfig(DictConfig):
             (smoke runs, overfitting checks). (default: ``None``)
         max_eval_samples (int, optional): evaluate on the first N val
             samples. (default: ``None``)
+        images (str, optional): folder of the corpus's images; their scene
+            graphs are extracted once into ``data_root/raw`` (see
+            :class:`jmere_pyg.datasets.JMEREDataset`) and the extractor is
+            recorded in the checkpoint. (default: ``None``)
+        detector (str, optional): the object detector extracting them, a
+            Hugging Face name or local folder. (default: ``None``, the
+            default of :class:`jmere_pyg.vision.ExtractorConfig`)
         model (EEGAConfig): the model's settings; in a file, a mapping of
             :class:`jmere_pyg.EEGAConfig` fields (the vocabulary sizes are
             filled in from the data). (default: ``EEGAConfig()``)
@@ -67,6 +74,8 @@ class TrainingConfig(DictConfig):
     num_workers: int = 0
     max_train_samples: Optional[int] = None
     max_eval_samples: Optional[int] = None
+    images: Optional[str] = None
+    detector: Optional[str] = None
     model: EEGAConfig = field(default_factory=EEGAConfig)
 
     unknown_keys_message = "unknown training settings"
@@ -91,6 +100,9 @@ class TrainingConfig(DictConfig):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got "
                                  f"{getattr(self, name)}")
+        if self.detector is not None and self.images is None:
+            raise ValueError("detector is set but images is not: the "
+                             "detector extracts scene graphs from images")
 
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":

@@ -3,18 +3,22 @@
 Input that is dropped, merged or ignored without being an error is reported
 as a :class:`~jmere_pyg.data.DataNotice` warning with its count."""
 import json
+import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..data.errors import DataNotice, ReadReport
 from ..data.readers import read_samples
 from ..data.sample import Quintuple, Sample
-from ..data.scene_graph import (SceneGraph, lookup_scene_graph,
+from ..data.scene_graph import (SceneGraph, image_key, lookup_scene_graph,
                                 read_scene_graphs)
 from ..data.tokenize import default_tokenizer
+from ..datasets.images import image_paths
 from ..graphs import OBJECT
 from ..models import EEGA
+from ..vision import ExtractionResult, ExtractorConfig, SceneGraphExtractor
 from .evaluation import evaluate, predict_graphs
 from .output_files import check_output, write_atomically
 
@@ -160,18 +164,43 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
                      image_id: Optional[str] = None,
                      scene_graphs: Optional[str] = None, batch_size: int = 32,
                      output: Optional[str] = None,
-                     overwrite: bool = False) -> List[str]:
+                     overwrite: bool = False,
+                     image: Optional[str] = None, images: Optional[str] = None,
+                     detector: Optional[str] = None,
+                     force_detector: bool = False, device: str = "cpu",
+                     plot_dir: Optional[str] = None) -> List[str]:
     """Extract quintuples from ``text`` (tokenised by spaCy) or the samples
     of the file ``path``; return (and write to ``output``) JSON lines.
 
     ``output`` is checked before any work and written atomically, as in
     :func:`evaluate_file`; dropped or ignored input is reported as
     :class:`~jmere_pyg.data.DataNotice` warnings.
+
+    Raw images, ``image`` for ``text`` or the folder ``images`` for the
+    samples of ``path`` (matched by the base name of their ``image_id``),
+    become scene graphs with the extractor recorded in the checkpoint
+    (:func:`checkpoint_extractor`). A post whose image cannot be read is
+    extracted from its text alone; its line says why (``image_error``) and
+    a report on stderr counts it. ``plot_dir`` gets, per post with a scene
+    graph, its image with boxes and predicates beside the quintuples.
     """
     if output is not None:
-        check_output(output, [path, checkpoint, scene_graphs],
+        check_output(output, [path, checkpoint, scene_graphs, image, images],
                      overwrite=overwrite)
-    model = EEGA.from_pretrained(checkpoint)
+    if image is not None:
+        if text is None:
+            raise ValueError("--image goes with --text; give a folder with "
+                             "--images for the posts of --input")
+        if image_id is not None:
+            raise ValueError("give --image or --image-id, not both")
+        image_id = image_key(image)
+    if images is not None and path is None:
+        raise ValueError("--images goes with --input; give one file with "
+                         "--image for --text")
+    if scene_graphs is not None and (image is not None or images is not None):
+        raise ValueError("--scene-graphs and --image/--images both give "
+                         "scene graphs: pick one")
+    model = EEGA.from_pretrained(checkpoint, map_location=device)
     report = None
     if text is not None:
         tokens = default_tokenizer()(text)
@@ -181,15 +210,144 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
     else:
         samples, report = read_samples(path, data_format)
     graph_map = _read_scene_graphs(scene_graphs)
+    failed: Dict[str, str] = {}  # image file name -> why it was skipped
+    image_files: Dict[str, Path] = {}
+    if image is not None or images is not None:
+        image_files = ({image_id: Path(image)} if image is not None else
+                       image_paths(images, (s.image_id for s in samples)))
+        config = checkpoint_extractor(model, checkpoint, detector,
+                                      force_detector)
+        if config is None:
+            image_files = {}
+        else:
+            result = extract_image_graphs(model, config, image_files, device)
+            graph_map, failed = result.graphs, result.errors
+            _report_images(samples, result)
     _notify(input_notices(model, samples, graph_map, report))
     extracted = model.extract_with_confidence(
         samples, batch_size=batch_size, scene_graphs=graph_map)
-    lines = []
+    lines, records = [], []
     for sample, found in zip(samples, extracted):
-        lines.append(json.dumps({
-            "tokens": sample.tokens, "image_id": sample.image_id,
-            "quintuples": [quintuple_record(q, sample.tokens, c)
-                           for q, c in found]}))
+        record = {"tokens": sample.tokens, "image_id": sample.image_id,
+                  "quintuples": [quintuple_record(q, sample.tokens, c)
+                                 for q, c in found]}
+        key = None if sample.image_id is None else image_key(sample.image_id)
+        if key in failed:
+            record["image_error"] = failed[key]
+        records.append(record)
+        lines.append(json.dumps(record))
     if output is not None:
         write_atomically(output, "".join(line + "\n" for line in lines))
+    if plot_dir is not None:
+        _plot_predictions(samples, extracted, graph_map or {}, image_files,
+                          Path(plot_dir))
     return lines
+
+
+# --------------------------------------------------- predicting from images
+def checkpoint_extractor(model: EEGA, checkpoint: str,
+                         detector: Optional[str] = None,
+                         force_detector: bool = False
+                         ) -> Optional[ExtractorConfig]:
+    """The extractor that turns a post's raw image into the scene graph the
+    model expects: the one recorded in the checkpoint, its detector replaced
+    by ``detector`` only with ``force_detector``. ``None``, with a
+    :class:`~jmere_pyg.data.DataNotice`, when the model was trained without
+    images (its image layers are off, or it saw no object class): the image
+    is then ignored.
+
+    Raises:
+        ValueError: when ``detector`` differs from the recorded one without
+            ``force_detector``, or when nothing is recorded (scene graphs
+            from files) and no forced ``detector`` is given.
+    """
+    if force_detector and detector is None:
+        raise ValueError("--force-detector needs --detector NAME_OR_PATH")
+    builder = model.graph_builder
+    if not model.config.use_image or (
+            builder is not None and len(builder.object_vocab) <= 1):
+        warnings.warn(f"{checkpoint} was trained without images; the "
+                      f"images are ignored and quintuples come from the text "
+                      f"alone", DataNotice, stacklevel=3)
+        return None
+    recorded = model.extractor_config
+    if recorded is None:
+        if detector is None or not force_detector:
+            raise ValueError(
+                f"{checkpoint} records no scene-graph extractor (its scene "
+                f"graphs were read from files, not extracted from images): "
+                f"give graphs made the same way with --scene-graphs, or "
+                f"extract with a detector it was not trained with: "
+                f"--detector NAME_OR_PATH --force-detector")
+        return ExtractorConfig(detector=detector)
+    if detector is not None and detector != recorded.detector:
+        if not force_detector:
+            raise ValueError(
+                f"{checkpoint} was trained on scene graphs from the detector "
+                f"{recorded.detector!r}, not {detector!r}: leave --detector "
+                f"out to use the recorded one, or add --force-detector")
+        return recorded.replace(detector=detector)
+    return recorded
+
+
+def extract_image_graphs(model: EEGA, config: ExtractorConfig,
+                         files: Mapping[str, Path],
+                         device: str = "cpu") -> ExtractionResult:
+    """Scene graphs of ``files`` (image file name -> path) by ``config``,
+    unreadable images counted in the result.
+
+    Raises:
+        ValueError: when the detector's feature size is not the one the
+            model was trained with.
+    """
+    extractor = SceneGraphExtractor(config, device=device)
+    builder = model.graph_builder
+    expected = 0 if builder is None else builder.object_feature_dim
+    if expected and extractor.feature_dim != expected:
+        raise ValueError(
+            f"the detector {config.detector!r} gives {extractor.feature_dim}"
+            f"-d object features, the model was trained with {expected}-d "
+            f"ones")
+    return extractor.extract(list(files.values()), progress=len(files) > 1)
+
+
+def _plot_predictions(samples: Sequence[Sample], extracted,
+                      graphs: Mapping[str, SceneGraph],
+                      files: Mapping[str, Path], folder: Path) -> None:
+    """``post{i}_{image}.png`` per post whose image has a scene graph: the
+    image, its boxes and predicates, and the extracted quintuples."""
+    from ..vision import plot_scene_graph
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for i, (sample, found) in enumerate(zip(samples, extracted)):
+        key = None if sample.image_id is None else image_key(sample.image_id)
+        if key in graphs and key in files:
+            plot_scene_graph(files[key], graphs[key],
+                             folder / f"post{i}_{Path(key).stem}.png",
+                             quintuples=[q for q, _ in found],
+                             tokens=sample.tokens)
+            written += 1
+    print(f"wrote {written} pictures to {folder}", file=sys.stderr)
+
+
+def _report_images(samples: Sequence[Sample],
+                   result: ExtractionResult) -> None:
+    """One line on stderr: posts with a scene graph, with an unreadable
+    image (by reason), without an image."""
+    counts = Counter()
+    reasons = Counter()
+    for sample in samples:
+        key = None if sample.image_id is None else image_key(sample.image_id)
+        if key is None:
+            counts["without image"] += 1
+        elif key in result.graphs:
+            counts["with a scene graph"] += 1
+        else:
+            counts["image unreadable"] += 1
+            reasons[result.failed[key]] += 1
+    parts = [f"{counts[name]} {name}" for name in (
+        "with a scene graph", "image unreadable", "without image")]
+    detail = ", ".join(f"{reason} {n}" for reason, n in sorted(
+        reasons.items()))
+    print(f"images: {len(samples)} posts: {', '.join(parts)}"
+          + (f" ({detail})" if detail else ""), file=sys.stderr)

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from ..datasets import JMEREDataset
 from ..graphs import PAIR, WORD
 from ..models import EEGA
+from ..vision import ExtractorConfig
 from .config import TrainingConfig
 from .evaluation import evaluate
 from .output_files import write_atomically
@@ -83,11 +84,18 @@ def init_distributed(device: torch.device) -> bool:
 
 
 def load_splits(config: TrainingConfig):
-    """The train and val :class:`JMEREDataset` of ``config.data_root``."""
+    """The train and val :class:`JMEREDataset` of ``config.data_root`` (with
+    the scene graphs of ``config.images``, extracted on first use)."""
     if config.mnre_dir is not None:
         JMEREDataset.prepare_root_from_mnre(config.data_root, config.mnre_dir)
-    train_set = JMEREDataset(config.data_root, split="train")
-    val_set = JMEREDataset(config.data_root, split="val")
+    images = {}
+    if config.images is not None:
+        extractor = ExtractorConfig()
+        if config.detector is not None:
+            extractor = extractor.replace(detector=config.detector)
+        images = {"images": config.images, "extractor": extractor}
+    train_set = JMEREDataset(config.data_root, split="train", **images)
+    val_set = JMEREDataset(config.data_root, split="val", **images)
     return train_set, val_set
 
 
@@ -159,6 +167,8 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
 
     if model is None:
         model = EEGA.from_builder(train_set.builder, config.model)
+    # Prediction from raw images reuses the extractor of the training graphs.
+    model.extractor_config = train_set.extractor_config
     model.to(device)
     if is_main:
         if overwrite:

@@ -1,0 +1,56 @@
+"""The identity of a scene-graph extractor (its :class:`ExtractorConfig`),
+saved as ``scene_graph_extractor.json`` beside extracted scene graphs and in
+checkpoints, so that graphs made by one detector are never silently mixed
+with another's."""
+import json
+import os
+from pathlib import Path
+from typing import Union
+
+from .extractor import ExtractorConfig
+
+PathLike = Union[str, os.PathLike]
+
+#: File holding ``ExtractorConfig.to_dict()`` beside extracted scene graphs
+#: and in checkpoints: the identity of the extractor that made them.
+EXTRACTOR_FILE = "scene_graph_extractor.json"
+
+
+def write_extractor_file(path: PathLike, config: ExtractorConfig) -> Path:
+    """Writes ``config`` (the extractor's identity) as JSON to ``path``, or to
+    ``path/scene_graph_extractor.json`` when ``path`` is a folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / EXTRACTOR_FILE
+    path.write_text(json.dumps(config.to_dict(), indent=2) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def read_extractor_file(path: PathLike) -> ExtractorConfig:
+    """Reads a file written by :func:`write_extractor_file`.
+
+    Raises:
+        ValueError: naming the file, for invalid JSON or settings.
+    """
+    try:
+        return ExtractorConfig.from_dict(
+            json.loads(Path(path).read_text(encoding="utf-8")))
+    except ValueError as error:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: not a scene-graph extractor record: "
+                         f"{error}") from None
+
+
+def check_same_extractor(recorded: ExtractorConfig, recorded_in: PathLike,
+                         wanted: ExtractorConfig, hint: str) -> None:
+    """Raises ``ValueError`` naming both settings when ``wanted`` differs
+    from the extractor ``recorded`` in the file ``recorded_in``; ``hint``
+    says how to proceed anyway."""
+    if recorded == wanted:
+        return
+    old, new = recorded.to_dict(), wanted.to_dict()
+    changed = ", ".join(f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
+                        for key in sorted(set(old) | set(new))
+                        if old.get(key) != new.get(key))
+    raise ValueError(f"{recorded_in} records scene graphs made by another "
+                     f"extractor ({changed}); {hint}")
