@@ -4,7 +4,8 @@ import pytest
 import torch
 from PIL import Image
 
-from jmere_pyg.data import read_scene_graphs, write_scene_graphs
+from jmere_pyg.data import Sample, read_scene_graphs, write_scene_graphs
+from jmere_pyg.graphs import OBJECT, REL, GraphBuilder
 from jmere_pyg.vision import (EXTRACTOR_FILE, PREDICATES, DetectorLoadError,
                               ExtractionResult, ExtractorConfig,
                               SceneGraphExtractor)
@@ -192,7 +193,21 @@ def test_scene_graph_json_round_trip(tiny_detector_paths, image_files,
         sorted(image_files.iterdir()))
     path = tmp_path / "scene_graphs.json"
     write_scene_graphs(path, result.graphs)
-    assert read_scene_graphs(path) == result.graphs
+    read_back = read_scene_graphs(path)
+    assert read_back == result.graphs
+    samples = [Sample(["a", "dog", "in", "the", "city"], image_id=name)
+               for name in ("a.jpg", "images/b.png", "c.jpg")]
+    builder = GraphBuilder(object_feature_dim=32).fit(samples,
+                                                      result.graphs)
+    for in_memory, from_file in zip(
+            builder.build_many(samples, False, result.graphs),
+            builder.build_many(samples, False, read_back)):
+        assert in_memory[OBJECT].num_nodes == 10
+        assert torch.equal(in_memory[OBJECT].x, from_file[OBJECT].x)
+        assert torch.equal(in_memory[OBJECT].label, from_file[OBJECT].label)
+        assert torch.equal(in_memory[REL].edge_index,
+                           from_file[REL].edge_index)
+        assert torch.equal(in_memory[REL].edge_type, from_file[REL].edge_type)
     (tmp_path / EXTRACTOR_FILE).write_text(json.dumps(config.to_dict()))
     saved = json.loads((tmp_path / EXTRACTOR_FILE).read_text())
     assert ExtractorConfig.from_dict(saved) == config
