@@ -272,7 +272,7 @@ class SceneGraphExtractor:
         self.num_labels = len(self.id2label)
         self.is_yolos = model_config.model_type == "yolos"
         accepted = inspect.signature(self.model.forward).parameters
-        self._input_names = [name for name in ("pixel_values", "pixel_mask")
+        self.input_names = [name for name in ("pixel_values", "pixel_mask")
                              if name in accepted]
         self.feature_dim = int(getattr(model_config, "d_model", None)
                                or model_config.hidden_size)
@@ -361,7 +361,7 @@ class SceneGraphExtractor:
                                                         images)]
         inputs = self.image_processor(images=padded, return_tensors="pt")
         outputs = self.model(**{name: inputs[name].to(self.device)
-                                for name in self._input_names
+                                for name in self.input_names
                                 if name in inputs})
         scores, labels = self.query_scores(outputs.logits)
         features = self.query_features(outputs)

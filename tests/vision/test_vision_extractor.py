@@ -60,7 +60,7 @@ def test_objects_are_the_post_processed_detections(tiny_detector_paths,
     graphs = ex.extract_images(images)
     inputs = ex.image_processor(images=images, return_tensors="pt")
     with torch.no_grad():
-        outputs = ex.model(**{k: inputs[k] for k in ex._input_names
+        outputs = ex.model(**{k: inputs[k] for k in ex.input_names
                               if k in inputs})
     options = ({"top_k": NUM_QUERIES * len(ID2LABEL)}
                if family in ("conditional_detr", "deformable_detr") else {})
