@@ -42,8 +42,8 @@ PUBLISHED_AP = {"detr_r50": ("facebook/detr-resnet-50", 42.0),
                 "rt_detr_r50": ("PekingU/rtdetr_r50vd", 53.1),
                 "yolos_tiny": ("hustvl/yolos-tiny", 28.7),
                 "yolos_small": ("hustvl/yolos-small", 36.1),
-                "conditional_detr_r50": ("microsoft/conditional-detr-resnet-50",
-                                         None),
+                "conditional_detr_r50": (
+                    "microsoft/conditional-detr-resnet-50", None),
                 "deformable_detr_r50": ("SenseTime/deformable-detr", None)}
 
 
@@ -121,7 +121,8 @@ def draw_images(folder: Path, count: int):
             x, y = 60 + 90 * j, 40 + (37 * (i + j)) % 300
             draw.rectangle([x, y, x + 70, y + 120],
                            fill=(200, 40 * j % 255, 90))
-            draw.ellipse([x + 10, y - 30, x + 60, y + 10], fill=(240, 200, 160))
+            draw.ellipse([x + 10, y - 30, x + 60, y + 10],
+                         fill=(240, 200, 160))
         path = folder / f"synthetic_{i}.jpg"
         image.save(path, quality=90)
         paths.append(path)

@@ -13,6 +13,7 @@ from .labels import ENTITY_TYPES, RELATIONS, SYMMETRIC_RELATIONS, TAGS
 from .metrics import QuintupleMetrics
 from .models import EEGA, EEGAConfig
 from .tagging import decode_grid, encode_grid
+from .vision import ExtractorConfig, SceneGraphExtractor
 
 __version__ = "0.1.0"
 
@@ -23,4 +24,5 @@ __all__ = [
     "dataset_statistics", "decode_grid", "encode_grid", "read_samples",
     "read_scene_graphs",
     "write_jsonl",
+    "ExtractorConfig", "SceneGraphExtractor",
 ]

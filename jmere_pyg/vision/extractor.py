@@ -39,6 +39,7 @@ inputs. RT-DETR R18 takes about half of its time for 6.6 AP less: the
 choice for slow machines (``--detector PekingU/rtdetr_r18vd``).
 """
 import inspect
+import math
 import os
 import socket
 from collections import Counter
@@ -58,6 +59,14 @@ PathLike = Union[str, os.PathLike]
 
 #: The detector used when none is named (module docstring).
 DEFAULT_DETECTOR = "PekingU/rtdetr_r50vd"
+
+#: Longest side / shortest side of the pictures given to a detector
+#: (:meth:`SceneGraphExtractor.extract_images` pads longer ones). Image
+#: processors bounded by a longest edge (DETR family, YOLOS) give such an
+#: image's content the same pixels padded or not; unpadded, a very long
+#: image gets a side of 0 pixels after resizing (YOLOS rounds sides down to
+#: multiples of 16), and the processor fails.
+MAX_ASPECT_RATIO = 5
 
 
 @dataclass
@@ -117,7 +126,8 @@ class ExtractionResult:
         graphs (dict): image file base name
             (:func:`~jmere_pyg.data.image_key`) -> scene graph.
         failed (dict): image file base name -> reason category of an
-            unreadable image (:data:`~jmere_pyg.vision.images.IMAGE_ERROR_REASONS`).
+            unreadable image (one of
+            :data:`~jmere_pyg.vision.images.IMAGE_ERROR_REASONS`).
         errors (dict): image file base name -> the full error message.
     """
     graphs: Dict[str, SceneGraph] = field(default_factory=dict)
@@ -262,7 +272,7 @@ class SceneGraphExtractor:
         self.num_labels = len(self.id2label)
         self.is_yolos = model_config.model_type == "yolos"
         accepted = inspect.signature(self.model.forward).parameters
-        self._input_names = [name for name in ("pixel_values", "pixel_mask")
+        self.input_names = [name for name in ("pixel_values", "pixel_mask")
                              if name in accepted]
         self.feature_dim = int(getattr(model_config, "d_model", None)
                                or model_config.hidden_size)
@@ -333,24 +343,34 @@ class SceneGraphExtractor:
             sizes (sequence of (int, int), optional): ``(width, height)``
                 in whose pixel coordinates boxes are given (the images'
                 full-resolution sizes); the images' own sizes when ``None``.
+
+        An image longer than :data:`MAX_ASPECT_RATIO` times its width (or
+        wider than that times its height) is padded with black on the right
+        or bottom to that ratio first, so that the image processor's
+        resizing leaves no side of zero pixels; boxes stay clipped to the
+        image itself.
         """
         if not images:
             return []
         if sizes is None:
             sizes = [image.size for image in images]
-        inputs = self.image_processor(images=list(images),
-                                      return_tensors="pt")
+        padded = [pad_to_aspect_ratio(image) for image in images]
+        spans = [(width * pad.size[0] / image.size[0],
+                  height * pad.size[1] / image.size[1])
+                 for (width, height), pad, image in zip(sizes, padded,
+                                                        images)]
+        inputs = self.image_processor(images=padded, return_tensors="pt")
         outputs = self.model(**{name: inputs[name].to(self.device)
-                                for name in self._input_names
+                                for name in self.input_names
                                 if name in inputs})
         scores, labels = self.query_scores(outputs.logits)
         features = self.query_features(outputs)
         graphs = []
-        for b, (width, height) in enumerate(sizes):
+        for b, size in enumerate(sizes):
             queries = select_queries(scores[b], self.config.top_k,
                                      self.config.score_threshold)
-            boxes = boxes_in_pixels(outputs.pred_boxes[b, queries],
-                                    width, height)
+            boxes = boxes_in_pixels(outputs.pred_boxes[b, queries], size,
+                                    spans[b])
             objects = [
                 SceneObject(self.id2label.get(int(label), str(int(label))),
                             float(score), tuple(box), feature)
@@ -416,16 +436,41 @@ def select_queries(scores: Tensor, top_k: int, threshold: float) -> Tensor:
     return torch.tensor(kept, dtype=torch.long, device=scores.device)
 
 
-def boxes_in_pixels(boxes: Tensor, width: int, height: int) -> Tensor:
+def boxes_in_pixels(boxes: Tensor, size: Tuple[float, float],
+                    span: Optional[Tuple[float, float]] = None) -> Tensor:
     """Normalised ``(cx, cy, w, h)`` boxes as ``(x1, y1, x2, y2)`` pixels of
-    a ``width x height`` image, clipped to it.
+    an image of ``size`` ``(width, height)``, clipped to it.
+
+    Args:
+        boxes (Tensor): Boxes relative to the detector's input.
+        size (tuple): The image's ``(width, height)`` in pixels.
+        span (tuple, optional): ``(width, height)`` in the same pixels that
+            the detector's input spans, when it was padded beyond the
+            image; ``size`` when ``None``.
 
     Shapes:
         boxes ``[k, 4]`` -> ``[k, 4]`` (float64, on the CPU).
     """
+    span = size if span is None else span
     cx, cy, w, h = boxes.double().cpu().unbind(-1)
     corners = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2],
                           dim=-1)
-    scale = torch.tensor([width, height, width, height], dtype=torch.float64)
-    pixels = corners * scale
-    return torch.minimum(pixels.clamp(min=0), scale)
+    pixels = corners * torch.tensor([*span, *span], dtype=torch.float64)
+    limit = torch.tensor([*size, *size], dtype=torch.float64)
+    return torch.minimum(pixels.clamp(min=0), limit)
+
+
+def pad_to_aspect_ratio(image: Image.Image,
+                        ratio: Optional[float] = None) -> Image.Image:
+    """``image``, padded with black on the right or bottom so that neither
+    side is more than ``ratio`` (default :data:`MAX_ASPECT_RATIO`) times the
+    other; the image itself when it already is."""
+    ratio = MAX_ASPECT_RATIO if ratio is None else ratio
+    width, height = image.size
+    padded = (max(width, math.ceil(height / ratio)),
+              max(height, math.ceil(width / ratio)))
+    if padded == image.size:
+        return image
+    canvas = Image.new("RGB", padded)
+    canvas.paste(image, (0, 0))
+    return canvas

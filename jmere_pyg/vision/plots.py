@@ -84,7 +84,8 @@ def plot_scene_graph(image_path_or_image: Union[PathLike, Image.Image],
     for relation in graph.relations:
         if relation.subject >= relation.object:
             continue
-        (sx, sy), (ox, oy) = centres[relation.subject], centres[relation.object]
+        sx, sy = centres[relation.subject]
+        ox, oy = centres[relation.object]
         axes.annotate("", xy=(ox, oy), xytext=(sx, sy),
                       arrowprops=dict(arrowstyle="->", color="yellow",
                                       alpha=0.7, linewidth=1))

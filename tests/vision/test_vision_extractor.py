@@ -4,10 +4,12 @@ import pytest
 import torch
 from PIL import Image
 
-from jmere_pyg.data import read_scene_graphs, write_scene_graphs
+from jmere_pyg.data import Sample, read_scene_graphs, write_scene_graphs
+from jmere_pyg.graphs import OBJECT, REL, GraphBuilder
 from jmere_pyg.vision import (EXTRACTOR_FILE, PREDICATES, DetectorLoadError,
                               ExtractionResult, ExtractorConfig,
                               SceneGraphExtractor)
+from jmere_pyg.vision.extractor import MAX_ASPECT_RATIO, pad_to_aspect_ratio
 
 from vision_testing import FAMILIES, ID2LABEL, NUM_QUERIES, draw_scene
 
@@ -58,7 +60,7 @@ def test_objects_are_the_post_processed_detections(tiny_detector_paths,
     graphs = ex.extract_images(images)
     inputs = ex.image_processor(images=images, return_tensors="pt")
     with torch.no_grad():
-        outputs = ex.model(**{k: inputs[k] for k in ex._input_names
+        outputs = ex.model(**{k: inputs[k] for k in ex.input_names
                               if k in inputs})
     options = ({"top_k": NUM_QUERIES * len(ID2LABEL)}
                if family in ("conditional_detr", "deformable_detr") else {})
@@ -155,6 +157,35 @@ def test_boxes_are_in_full_resolution_pixels(tiny_detector_paths, tmp_path):
     assert box_large == pytest.approx([4 * v for v in box_small], abs=2.0)
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_very_long_and_tiny_images(tiny_detector_paths, tmp_path, family):
+    """A 2 x 300 strip, a 300 x 2 strip and a 1 x 1 image: padded to the
+    largest aspect ratio before the image processor, boxes inside each."""
+    sizes = [(2, 300), (300, 2), (1, 1)]
+    paths = []
+    for width, height in sizes:
+        paths.append(tmp_path / f"{width}x{height}.png")
+        Image.new("RGB", (width, height), (200, 30, 30)).save(paths[-1])
+    result = extractor(tiny_detector_paths, family, top_k=3).extract(paths)
+    assert result.failed == {}
+    for path, (width, height) in zip(paths, sizes):
+        for obj in result.graphs[path.name].objects:
+            x1, y1, x2, y2 = obj.box
+            assert 0 <= x1 <= x2 <= width and 0 <= y1 <= y2 <= height
+
+
+def test_pad_to_aspect_ratio():
+    strip = Image.new("RGB", (3, 100), (255, 0, 0))
+    padded = pad_to_aspect_ratio(strip)
+    assert padded.size == (100 // MAX_ASPECT_RATIO, 100)
+    assert padded.getpixel((2, 99)) == (255, 0, 0)
+    assert padded.getpixel((3, 0)) == (0, 0, 0)
+    assert pad_to_aspect_ratio(strip.rotate(90, expand=True)).size == (
+        100, 100 // MAX_ASPECT_RATIO)
+    square = Image.new("RGB", (50, 40))
+    assert pad_to_aspect_ratio(square) is square
+
+
 def test_unreadable_images_are_counted_not_raised(tiny_detector_paths,
                                                   image_files):
     (image_files / "empty.jpg").write_bytes(b"")
@@ -192,7 +223,21 @@ def test_scene_graph_json_round_trip(tiny_detector_paths, image_files,
         sorted(image_files.iterdir()))
     path = tmp_path / "scene_graphs.json"
     write_scene_graphs(path, result.graphs)
-    assert read_scene_graphs(path) == result.graphs
+    read_back = read_scene_graphs(path)
+    assert read_back == result.graphs
+    samples = [Sample(["a", "dog", "in", "the", "city"], image_id=name)
+               for name in ("a.jpg", "images/b.png", "c.jpg")]
+    builder = GraphBuilder(object_feature_dim=32).fit(samples,
+                                                      result.graphs)
+    for in_memory, from_file in zip(
+            builder.build_many(samples, False, result.graphs),
+            builder.build_many(samples, False, read_back)):
+        assert in_memory[OBJECT].num_nodes == 10
+        assert torch.equal(in_memory[OBJECT].x, from_file[OBJECT].x)
+        assert torch.equal(in_memory[OBJECT].label, from_file[OBJECT].label)
+        assert torch.equal(in_memory[REL].edge_index,
+                           from_file[REL].edge_index)
+        assert torch.equal(in_memory[REL].edge_type, from_file[REL].edge_type)
     (tmp_path / EXTRACTOR_FILE).write_text(json.dumps(config.to_dict()))
     saved = json.loads((tmp_path / EXTRACTOR_FILE).read_text())
     assert ExtractorConfig.from_dict(saved) == config
@@ -217,7 +262,7 @@ def test_detector_load_errors_say_how_to_point_at_a_folder(tmp_path):
     with pytest.raises(DetectorLoadError, match="does not hold an object"):
         SceneGraphExtractor(ExtractorConfig(detector=str(tmp_path)))
     with pytest.raises(DetectorLoadError,
-                       match="not in the local Hugging Face cache.*--detector"):
+                       match="not in the local Hugging Face.*--detector"):
         SceneGraphExtractor(ExtractorConfig(detector="no-org/no-detector"),
                             local_files_only=True)
 

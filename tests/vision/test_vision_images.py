@@ -44,7 +44,8 @@ def test_corrupt_image(tmp_path):
     path = tmp_path / "corrupt.png"
     path.write_bytes(bytes(raw))
     assert reason_of(path) == "corrupt"
-    assert ImageError(path, "corrupt", "bad").args[0].endswith(": corrupt: bad")
+    message = ImageError(path, "corrupt", "bad").args[0]
+    assert message == f"{path}: corrupt: bad"
     with pytest.raises(ValueError, match="reason must be one of"):
         ImageError(path, "odd")
 

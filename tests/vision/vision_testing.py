@@ -1,6 +1,5 @@
 """Tiny randomly initialised object detectors of every supported family and
 images drawn with Pillow, for the vision tests."""
-import torch
 from PIL import Image, ImageDraw
 
 ID2LABEL = {0: "person", 1: "dog", 2: "car"}
