@@ -18,7 +18,8 @@ with :math:`\mathbf{X}_c` supported on :math:`E_I` carrying
 :math:`E_T` carrying :math:`(1, (c^T)^2, c^T)`. Every product
 :math:`\mathbf{X} \mathbf{T} \mathbf{Y}^\top` is two sparse-times-dense
 products over the edge lists, a gather of plan rows at the edges' columns
-and a segment sum (``torch_scatter.segment_csr``) at their rows:
+and a segment sum (``torch_geometric.utils.segment``: torch-scatter's
+``segment_csr`` where it is installed, plain torch otherwise) at their rows:
 ``O(k |E_T| + n |E_I|)`` work and memory per sample, never an ``n x n`` or
 ``k x k`` matrix. All samples are processed at once in the padded slot layout
 of :class:`~jmere_pyg.alignment.batching.AlignmentLayout`; CPU and CUDA.
@@ -33,7 +34,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
-from torch_scatter import segment_csr
+from torch_geometric.utils import segment
 
 #: On CPU, edges are processed in blocks of rows whose messages hold at most
 #: this many entries, so that temporaries stay in cache instead of being
@@ -107,7 +108,7 @@ class EdgeList:
             messages = messages.squeeze(1)
         else:
             messages = block_weights.unsqueeze(2) * gathered.unsqueeze(1)
-        return segment_csr(messages, ptr - edge_start, reduce="sum")
+        return segment(messages, ptr - edge_start, reduce="sum")
 
     def blocks(self, edges_per_block: int) -> List[Tuple[int, int]]:
         """Row ranges ``(start, end)`` holding about ``edges_per_block``

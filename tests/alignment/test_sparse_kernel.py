@@ -138,3 +138,31 @@ def test_kernel_value_gradient_and_fixed_plan_value(directed_objects,
     assert torch.allclose(fixed, reference)
     for ours, theirs in zip(fixed_grads, reference_grads):
         assert torch.allclose(ours, theirs)
+
+
+@pytest.mark.parametrize("block", [sparse_kernel.CPU_MESSAGE_BLOCK, 7])
+def test_plain_torch_segment_path_equals_torch_scatter(monkeypatch, block):
+    """PyG's ``segment`` without torch-scatter (``torch._segment_reduce``)
+    gives the kernel bit-identical products, gradients and values."""
+    import torch_geometric.typing
+
+    monkeypatch.setattr(sparse_kernel, "CPU_MESSAGE_BLOCK", block)
+    results = {}
+    for with_torch_scatter in (True, False):
+        if with_torch_scatter and not torch_geometric.typing.WITH_TORCH_SCATTER:
+            continue
+        monkeypatch.setattr(torch_geometric.typing, "WITH_TORCH_SCATTER",
+                            with_torch_scatter)
+        kernel, _, _, object_cost, word_cost, plan = random_problem(
+            directed_objects=True, directed_words=False, seed=3)
+        costs = [object_cost.requires_grad_(), word_cost.requires_grad_()]
+        value = kernel.value_at_fixed_plan(plan, *costs)
+        results[with_torch_scatter] = (
+            kernel.gradient(plan, object_edge_channels(object_cost),
+                            word_edge_channels(word_cost)).detach(),
+            kernel.value(plan, *costs).detach(), value.detach(),
+            *torch.autograd.grad(value.sum(), costs))
+    if True not in results:
+        pytest.skip("torch-scatter is not installed: one path only")
+    for ours, theirs in zip(results[False], results[True]):
+        assert torch.equal(ours, theirs)
