@@ -50,6 +50,9 @@ class EEGAConfig(DictConfig):
         sinkhorn_iterations (int): Sinkhorn iterations (the paper's 20).
         gw_outer_iterations (int): outer (proximal) iterations of entropic GW.
         gw_inner_iterations (int): Sinkhorn iterations inside each GW step.
+        compile_alignment (bool): run the alignment's Sinkhorn iterations
+            under ``torch.compile`` on CUDA (no effect on CPU).
+            (default: ``False``)
         use_image (bool): ablation switch: ``False`` ignores objects.
         use_alignment (bool): ablation switch: ``False`` drops ``L_graph``
             ("w/o edge-enhanced").
@@ -78,6 +81,7 @@ class EEGAConfig(DictConfig):
     sinkhorn_iterations: int = 20
     gw_outer_iterations: int = 5
     gw_inner_iterations: int = 20
+    compile_alignment: bool = False
     use_image: bool = True
     use_alignment: bool = True
     use_edge_types: bool = True
