@@ -13,7 +13,8 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from .costs import grouped_cosine_distance, norms_from_squares
+from .costs import (grouped_cosine_distance, norms_from_squares,
+                    padded_cosine_distance)
 
 
 @dataclass
@@ -186,10 +187,15 @@ class AlignmentProblem:
 
     def node_cost(self) -> Tensor:
         """Cosine distances ``[B', K, N]`` between the objects and the words
-        of every aligned sample (1 at padding), without padding the word
-        features."""
+        of every aligned sample (1 at padding): on CPU one product per
+        sample, without padding the word features; elsewhere one batched
+        product over the padded words (no loop over samples, no host
+        read)."""
         words = self.layout.words
         word_norms = norms_from_squares(words.pad(self.word_squared_norms))
+        if self.x_word.device.type != "cpu":
+            return padded_cosine_distance(self.padded_objects,
+                                          self.padded_words, word_norms)
         return grouped_cosine_distance(self.padded_objects, self.x_word,
                                        words.ranges(), word_norms)
 
