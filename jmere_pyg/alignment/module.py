@@ -105,6 +105,15 @@ class GraphAlignment(torch.nn.Module):
     def forward(self, x_word: Tensor, edge_index_word: Tensor,
                 batch_word: Tensor, x_obj: Tensor, edge_index_obj: Tensor,
                 batch_obj: Tensor, num_graphs: int) -> AlignmentOutput:
+        # The solvers run in float32 at least, outside any autocast region.
+        with torch.autocast(x_word.device.type, enabled=False):
+            return self._align(_at_least_float32(x_word), edge_index_word,
+                               batch_word, _at_least_float32(x_obj),
+                               edge_index_obj, batch_obj, num_graphs)
+
+    def _align(self, x_word: Tensor, edge_index_word: Tensor,
+               batch_word: Tensor, x_obj: Tensor, edge_index_obj: Tensor,
+               batch_obj: Tensor, num_graphs: int) -> AlignmentOutput:
         problem = AlignmentProblem(x_word, batch_word, x_obj, batch_obj,
                                    num_graphs)
         with torch.set_grad_enabled(torch.is_grad_enabled()
@@ -134,3 +143,9 @@ class GraphAlignment(torch.nn.Module):
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(alpha={self.alpha}, "
                 f"mode={self.mode}, reg={self.reg})")
+
+
+def _at_least_float32(x: Tensor) -> Tensor:
+    """``x`` in float32 if it has fewer bits (bfloat16 or float16 from
+    autocast), unchanged otherwise (float32, float64)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x

@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional, Union
 from ..config_base import DictConfig
 
 DEVICES = ("auto", "cpu", "cuda")
+MIXED_PRECISION = ("no", "bf16")
 
 
 @dataclass
@@ -33,6 +34,11 @@ class TrainingConfig(DictConfig):
         max_train_samples (int, optional): train on the first N samples only
             (smoke runs, overfitting checks).
         max_eval_samples (int, optional): evaluate on the first N val samples.
+        mixed_precision (str): ``"no"`` (float32 everywhere) or ``"bf16"``
+            (the forward pass under bfloat16 autocast: encoder and layers in
+            bfloat16 where autocast allows, the transport solvers in float32,
+            weights and optimiser in float32; meant for GPUs).
+            (default: ``"no"``)
         model (dict): :class:`jmere_pyg.EEGAConfig` overrides.
     """
     data_root: str = "data/jmere"
@@ -53,6 +59,7 @@ class TrainingConfig(DictConfig):
     num_workers: int = 0
     max_train_samples: Optional[int] = None
     max_eval_samples: Optional[int] = None
+    mixed_precision: str = "no"
     model: Dict[str, Any] = field(default_factory=dict)
 
     unknown_keys_message = "unknown training settings"
@@ -61,6 +68,10 @@ class TrainingConfig(DictConfig):
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, "
                              f"got {self.device!r}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"mixed_precision must be one of "
+                             f"{MIXED_PRECISION}, got "
+                             f"{self.mixed_precision!r}")
 
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":
