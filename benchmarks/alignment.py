@@ -32,8 +32,9 @@ Usage::
         [--device cpu|cuda] [--dim 768] [--threads T] [--json FILE]
         [--plot FILE.png] [--methods sparse ...] [--no-torch-scatter]
 
-``--no-torch-scatter`` makes PyG's ``segment`` (the sparse kernel's segment
-sums) take its plain-torch path even where torch-scatter is installed.
+``--no-torch-scatter`` switches PyG's torch-scatter path off
+(``torch_geometric.typing.WITH_TORCH_SCATTER = False``) where torch-scatter
+is installed, as on a torch without it.
 """
 import argparse
 import json
@@ -368,8 +369,8 @@ def main(argv=None) -> None:
                         default=list(METHODS),
                         help="methods to run (default: all)")
     parser.add_argument("--no-torch-scatter", action="store_true",
-                        help="PyG's plain-torch segment sums even where "
-                             "torch-scatter is installed")
+                        help="switch PyG's torch-scatter path off, as on "
+                             "a torch without torch-scatter")
     parser.add_argument("--memory-worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.threads:
