@@ -53,18 +53,24 @@ def make_model(builder, encoder):
         dropout=0.0)).train()
 
 
-def losses(setup, mixed_precision):
+def losses(setup, mixed_precision, device="cpu"):
     builder, batch, encoder = setup
-    model = make_model(builder, encoder)
-    config = TrainingConfig(device="cpu", lr=1e-3, encoder_lr=1e-3,
+    model = make_model(builder, encoder).to(device)
+    batch = batch.to(device)
+    config = TrainingConfig(device=device, lr=1e-3, encoder_lr=1e-3,
                             mixed_precision=mixed_precision)
     optimizer = build_optimizer(model, config)
     return torch.stack([train_step(model, model, batch, optimizer, config)
-                        for _ in range(STEPS)])
+                        for _ in range(STEPS)]).cpu()
 
 
-def test_bf16_losses_follow_float32(setup):
-    reference, mixed = losses(setup, "no"), losses(setup, "bf16")
+@pytest.mark.parametrize("device", [
+    "cpu", pytest.param("cuda", marks=[
+        pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(),
+                                             reason="needs CUDA")])])
+def test_bf16_losses_follow_float32(setup, device):
+    reference = losses(setup, "no", device)
+    mixed = losses(setup, "bf16", device)
     assert reference.dtype == mixed.dtype == torch.float32
     assert (reference[:, 2] > 0).all()  # the alignment took part
     # The loss falls over the steps, so the check is not trivially met.
