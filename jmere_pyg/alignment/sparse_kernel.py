@@ -72,8 +72,10 @@ class EdgeList:
         self.row = row[order]
         self.col = col[order]
         self.weight_index = weight_index[order]
-        counts = torch.bincount(row, minlength=num_rows)
-        self.ptr = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
+        # The first entry of every row (searchsorted, unlike bincount, does
+        # not read the largest row back to the host on CUDA).
+        self.ptr = torch.searchsorted(
+            self.row, torch.arange(num_rows + 1, device=row.device))
         self._host_ptr: Optional[List[int]] = (
             self.ptr.tolist() if self.ptr.device.type == "cpu" else None)
         self._blocks: Dict[int, List[Tuple[int, int]]] = {}
