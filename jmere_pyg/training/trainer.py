@@ -37,6 +37,8 @@ LAST_STATE = "last_state.pt"
 BEST_DIR = "best"
 LOG_NAME = "log.jsonl"
 METRICS_NAME = "metrics.json"
+#: Training steps between two progress-bar updates of the running loss.
+PROGRESS_EVERY = 10
 
 
 @dataclass
@@ -263,23 +265,26 @@ def _train_one_epoch(wrapped, model: EEGA, loader, optimizer,
                      config: TrainingConfig, epoch: int, world_size: int,
                      progress: bool) -> Dict[str, float]:
     model.train()
-    totals = torch.zeros(3, dtype=torch.float64)
+    # Summed on the model's device: the host reads them back only for the
+    # progress bar (every PROGRESS_EVERY steps) and at the end, so that it
+    # does not wait for the device after every step.
+    totals = torch.zeros(3, dtype=torch.float64, device=model.device)
     steps = 0
     bar = tqdm(loader, desc=f"epoch {epoch}", disable=not progress,
                leave=False)
     for batch in bar:
         batch = batch.to(model.device)
         step = train_step(wrapped, model, batch, optimizer, config,
-                          world_size).double().cpu()
+                          world_size).double()
         steps += 1
         # Logged figures are those of the whole global batch.
         if world_size > 1:
-            step = step.to(model.device)
             dist.all_reduce(step)
-            step = step.cpu() / world_size
+            step = step / world_size
         totals += step
-        bar.set_postfix(loss=f"{totals[0].item() / steps:.4f}")
-    means = (totals / max(steps, 1)).tolist()
+        if progress and steps % PROGRESS_EVERY == 0:
+            bar.set_postfix(loss=f"{totals[0].item() / steps:.4f}")
+    means = (totals.cpu() / max(steps, 1)).tolist()
     return {name: round(value, 6) for name, value in
             zip(("loss", "main_loss", "graph_loss"), means)}
 
