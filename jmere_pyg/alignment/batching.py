@@ -13,7 +13,8 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from .costs import grouped_cosine_distance, norms_from_squares
+from .costs import (grouped_cosine_distance, norms_from_squares,
+                    padded_cosine_distance)
 
 
 @dataclass
@@ -105,33 +106,47 @@ class AlignmentLayout:
             batch_obj: long ``[N_o]``, sample of every object, sorted.
             num_graphs: ``B``, the number of samples.
         """
-        word_counts = torch.bincount(batch_word, minlength=num_graphs)
-        obj_counts = torch.bincount(batch_obj, minlength=num_graphs)
+        device = batch_word.device
+        counts = torch.zeros(2, num_graphs, dtype=torch.long, device=device)
+        counts[0].index_add_(0, batch_word, torch.ones_like(batch_word))
+        counts[1].index_add_(0, batch_obj, torch.ones_like(batch_obj))
+        # The layout's only read-back from the device: the sizes it needs
+        # on the host come from these counts, the rest is copied over.
+        word_counts, obj_counts = counts.cpu()
         has_objects = (obj_counts > 0) & (word_counts > 0)
         sample_index = has_objects.nonzero().view(-1)
         position = torch.cumsum(has_objects.long(), 0) - 1
+        host = (has_objects, sample_index, position)
+        on_device = tuple(t.to(device, non_blocking=True) for t in host)
         return cls(
-            has_objects=has_objects, sample_index=sample_index,
-            words=_node_slots(batch_word, word_counts, has_objects, position,
-                              sample_index),
-            objects=_node_slots(batch_obj, obj_counts, has_objects, position,
-                                sample_index))
+            has_objects=on_device[0], sample_index=on_device[1],
+            words=_node_slots(batch_word, word_counts, *host, *on_device),
+            objects=_node_slots(batch_obj, obj_counts, *host, *on_device))
 
 
 def _node_slots(batch: Tensor, counts: Tensor, has_objects: Tensor,
-                position: Tensor, sample_index: Tensor) -> NodeSlots:
+                sample_index: Tensor, position: Tensor,
+                has_objects_on_device: Tensor,
+                sample_index_on_device: Tensor,
+                position_on_device: Tensor) -> NodeSlots:
+    """Slots of the nodes of one kind; ``counts [B]``, ``has_objects``,
+    ``sample_index`` and ``position`` on the host, the latter three also on
+    ``batch``'s device."""
+    device = batch.device
     aligned_counts = counts[sample_index]
     size = int(aligned_counts.max()) if aligned_counts.numel() > 0 else 0
     start = torch.cumsum(counts, 0) - counts
-    keep = has_objects[batch]
-    local = torch.arange(batch.numel(), device=batch.device) - start[batch]
-    slot_of_node = torch.where(keep, position[batch] * size + local,
+    mask = torch.arange(size).unsqueeze(0) < aligned_counts.unsqueeze(1)
+    aligned_counts, starts, mask, start = (
+        t.to(device, non_blocking=True)
+        for t in (aligned_counts, start[sample_index], mask, start))
+    keep = has_objects_on_device[batch]
+    local = torch.arange(batch.numel(), device=device) - start[batch]
+    slot_of_node = torch.where(keep, position_on_device[batch] * size + local,
                                sample_index.numel() * size)
-    mask = (torch.arange(size, device=batch.device).unsqueeze(0)
-            < aligned_counts.unsqueeze(1))
     return NodeSlots(keep=keep, slot_of_node=slot_of_node,
-                     counts=aligned_counts, starts=start[sample_index],
-                     mask=mask, size=size)
+                     counts=aligned_counts, starts=starts, mask=mask,
+                     size=size)
 
 
 class AlignmentProblem:
@@ -186,10 +201,15 @@ class AlignmentProblem:
 
     def node_cost(self) -> Tensor:
         """Cosine distances ``[B', K, N]`` between the objects and the words
-        of every aligned sample (1 at padding), without padding the word
-        features."""
+        of every aligned sample (1 at padding): on CPU one product per
+        sample, without padding the word features; elsewhere one batched
+        product over the padded words (no loop over samples, no host
+        read)."""
         words = self.layout.words
         word_norms = norms_from_squares(words.pad(self.word_squared_norms))
+        if self.x_word.device.type != "cpu":
+            return padded_cosine_distance(self.padded_objects,
+                                          self.padded_words, word_norms)
         return grouped_cosine_distance(self.padded_objects, self.x_word,
                                        words.ranges(), word_norms)
 

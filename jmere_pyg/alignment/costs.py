@@ -96,6 +96,24 @@ def grouped_cosine_distance(objects: Tensor, x: Tensor,
     return 1.0 - dots.transpose(1, 2) / norms
 
 
+def padded_cosine_distance(objects: Tensor, words: Tensor,
+                           word_norms: Tensor) -> Tensor:
+    """:func:`grouped_cosine_distance` from padded words: one batched
+    matrix product, no per-sample loop and no host read (the CUDA path).
+
+    Args:
+        objects: ``[B', K, F]``, zero-padded.
+        words: ``[B', N, F]``, zero-padded.
+        word_norms: ``[B', N]``, as in :func:`grouped_cosine_distance`.
+
+    Returns:
+        ``[B', K, N]``.
+    """
+    dots = torch.bmm(objects, words.transpose(1, 2))
+    norms = _norms(objects).unsqueeze(2) * word_norms.unsqueeze(1)
+    return 1.0 - dots / norms
+
+
 class _EdgeDot(torch.autograd.Function):
     """``out[e] = <x[source[e]], x[target[e]]>`` computed in chunks of
     edges, so that neither pass holds ``[E, F]`` gathered features."""

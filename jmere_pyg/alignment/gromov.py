@@ -28,8 +28,8 @@ restricted modes run the proximal point iteration of POT's batched solver
     \langle \nabla \mathcal{E}(\mathbf{T}_t), \mathbf{T} \rangle
     + \epsilon \, \mathrm{KL}(\mathbf{T} \,\|\, \mathbf{T}_t),
 
-each step an entropic projection by POT's batched log-domain Sinkhorn
-(``ot.batch.bregman_log_projection_batch``, see
+each step an entropic projection by batched log-domain Sinkhorn (the
+iterations of POT's ``ot.batch.bregman_log_projection_batch``, see
 :func:`~jmere_pyg.alignment.projection.entropic_projection`), and
 :math:`D_{gwd} = \mathcal{E}(\mathbf{T}_{\text{last}})`.
 """
@@ -55,7 +55,8 @@ def proximal_gromov_plan(gradient: Callable[[Tensor], Tensor],
                          object_mass: Tensor, word_mass: Tensor,
                          pair_mask: Tensor, reg: float,
                          outer_iterations: int, inner_iterations: int,
-                         differentiable: bool) -> Tensor:
+                         differentiable: bool, compile: bool = False
+                         ) -> Tensor:
     """Proximal point GW plans ``[B', K, N]`` for the objective whose
     gradient in the plan is ``gradient(plan)``; padding has zero mass
     (exact).
@@ -69,19 +70,22 @@ def proximal_gromov_plan(gradient: Callable[[Tensor], Tensor],
         outer_iterations: proximal steps.
         inner_iterations: Sinkhorn iterations per step.
         differentiable: keep the autograd graph of the iterations.
+        compile: see
+            :func:`~jmere_pyg.alignment.projection.entropic_projection`.
     """
     log_plan = object_mass.log().unsqueeze(2) + word_mass.log().unsqueeze(1)
     plan = log_plan.exp()
     for _ in range(outer_iterations):
         plan, log_plan = entropic_projection(
             log_plan - gradient(plan) / reg, object_mass, word_mass,
-            pair_mask, inner_iterations, differentiable)
+            pair_mask, inner_iterations, differentiable, compile)
     return plan
 
 
 def _dense(problem: AlignmentProblem, edge_index_word: Tensor,
            edge_index_obj: Tensor, reg: float, outer_iterations: int,
-           inner_iterations: int, grad: str) -> Tuple[Tensor, Tensor]:
+           inner_iterations: int, grad: str,
+           compile: bool = False) -> Tuple[Tensor, Tensor]:
     words, objects = problem.padded_words, problem.padded_objects
     layout, dtype = problem.layout, words.dtype
     result = ot.batch.solve_gromov_batch(
@@ -107,7 +111,8 @@ def dense_adjacency(edge_slots: Tensor, num_samples: int, size: int,
 
 def _masked_dense(problem: AlignmentProblem, edge_index_word: Tensor,
                   edge_index_obj: Tensor, reg: float, outer_iterations: int,
-                  inner_iterations: int, grad: str) -> Tuple[Tensor, Tensor]:
+                  inner_iterations: int, grad: str,
+           compile: bool = False) -> Tuple[Tensor, Tensor]:
     layout = problem.layout
     words, objects = problem.padded_words, problem.padded_objects
     num_samples, dtype = layout.num_aligned, words.dtype
@@ -133,14 +138,15 @@ def _masked_dense(problem: AlignmentProblem, edge_index_word: Tensor,
                 + product(plan, x.transpose(2, 3), y.transpose(2, 3)))
 
     plan = _restricted_plan(gradient, problem, reg, outer_iterations,
-                            inner_iterations, grad)
+                            inner_iterations, grad, compile)
     value = (plan * product(plan, x, y)).sum(dim=(1, 2))
     return value, plan
 
 
 def _sparse(problem: AlignmentProblem, edge_index_word: Tensor,
             edge_index_obj: Tensor, reg: float, outer_iterations: int,
-            inner_iterations: int, grad: str) -> Tuple[Tensor, Tensor]:
+            inner_iterations: int, grad: str,
+           compile: bool = False) -> Tuple[Tensor, Tensor]:
     layout = problem.layout
     word_edges, word_slots = layout.words.kept_edges(edge_index_word)
     object_edges, object_slots = layout.objects.kept_edges(edge_index_obj)
@@ -157,7 +163,7 @@ def _sparse(problem: AlignmentProblem, edge_index_word: Tensor,
         return kernel.gradient(plan, object_weights, word_weights)
 
     plan = _restricted_plan(gradient, problem, reg, outer_iterations,
-                            inner_iterations, grad)
+                            inner_iterations, grad, compile)
     if grad == "autodiff":
         return kernel.value(plan, object_cost, word_cost), plan
     return kernel.value_at_fixed_plan(plan, object_cost, word_cost), plan
@@ -166,14 +172,14 @@ def _sparse(problem: AlignmentProblem, edge_index_word: Tensor,
 def _restricted_plan(gradient: Callable[[Tensor], Tensor],
                      problem: AlignmentProblem, reg: float,
                      outer_iterations: int, inner_iterations: int,
-                     grad: str) -> Tensor:
+                     grad: str, compile: bool) -> Tensor:
     layout, dtype = problem.layout, problem.x_word.dtype
     differentiable = grad == "autodiff"
     with torch.set_grad_enabled(torch.is_grad_enabled() and differentiable):
         return proximal_gromov_plan(
             gradient, layout.objects.uniform_mass(dtype),
             layout.words.uniform_mass(dtype), layout.pair_mask, reg,
-            outer_iterations, inner_iterations, differentiable)
+            outer_iterations, inner_iterations, differentiable, compile)
 
 
 _SOLVERS = {"dense": _dense, "masked_dense": _masked_dense,
@@ -183,13 +189,14 @@ _SOLVERS = {"dense": _dense, "masked_dense": _masked_dense,
 def solve_gromov(problem: AlignmentProblem, edge_index_word: Tensor,
                  edge_index_obj: Tensor, mode: str, reg: float,
                  outer_iterations: int, inner_iterations: int,
-                 grad: str) -> Tuple[Tensor, Tensor]:
+                 grad: str, compile: bool = False) -> Tuple[Tensor, Tensor]:
     """The edge term of the aligned samples: ``value [B']``,
-    ``plan [B', K, N]``."""
+    ``plan [B', K, N]``; ``compile`` (restricted modes only): see
+    :func:`~jmere_pyg.alignment.projection.entropic_projection`."""
     if problem.layout.num_aligned == 0:
         return problem.empty_result()
     return _SOLVERS[mode](problem, edge_index_word, edge_index_obj, reg,
-                          outer_iterations, inner_iterations, grad)
+                          outer_iterations, inner_iterations, grad, compile)
 
 
 def gromov_wasserstein_distance(

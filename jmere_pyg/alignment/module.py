@@ -69,6 +69,10 @@ class GraphAlignment(torch.nn.Module):
             (default: ``20``)
         grad (str): ``"envelope"``, ``"autodiff"`` or ``"detach"``, see
             :mod:`jmere_pyg.alignment`. (default: ``"envelope"``)
+        compile (bool): run the Sinkhorn iterations of the node term and of
+            the restricted edge terms under ``torch.compile`` when the inputs
+            are on CUDA (ignored elsewhere; the first batch of each new shape
+            pays the compilation). (default: ``False``)
 
     Shapes:
         - **input:** word features :math:`(|V_T|, F)`, word edges
@@ -81,7 +85,7 @@ class GraphAlignment(torch.nn.Module):
     def __init__(self, alpha: float = 0.4, mode: str = "sparse",
                  reg: float = 0.1, sinkhorn_iterations: int = 20,
                  gw_outer_iterations: int = 5, gw_inner_iterations: int = 20,
-                 grad: str = "envelope"):
+                 grad: str = "envelope", compile: bool = False):
         super().__init__()
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
@@ -96,21 +100,32 @@ class GraphAlignment(torch.nn.Module):
         self.gw_outer_iterations = gw_outer_iterations
         self.gw_inner_iterations = gw_inner_iterations
         self.grad = grad
+        self.compile = compile
 
     def forward(self, x_word: Tensor, edge_index_word: Tensor,
                 batch_word: Tensor, x_obj: Tensor, edge_index_obj: Tensor,
                 batch_obj: Tensor, num_graphs: int) -> AlignmentOutput:
+        # The solvers run in float32 at least, outside any autocast region.
+        with torch.autocast(x_word.device.type, enabled=False):
+            return self._align(_at_least_float32(x_word), edge_index_word,
+                               batch_word, _at_least_float32(x_obj),
+                               edge_index_obj, batch_obj, num_graphs)
+
+    def _align(self, x_word: Tensor, edge_index_word: Tensor,
+               batch_word: Tensor, x_obj: Tensor, edge_index_obj: Tensor,
+               batch_obj: Tensor, num_graphs: int) -> AlignmentOutput:
         problem = AlignmentProblem(x_word, batch_word, x_obj, batch_obj,
                                    num_graphs)
         with torch.set_grad_enabled(torch.is_grad_enabled()
                                     and self.grad != "detach"):
             wd, node_plan = solve_wasserstein(
-                problem, self.reg, self.sinkhorn_iterations, self.grad)
+                problem, self.reg, self.sinkhorn_iterations, self.grad,
+                self.compile)
             if self.alpha < 1.0:
                 gwd, edge_plan = solve_gromov(
                     problem, edge_index_word, edge_index_obj, self.mode,
                     self.reg, self.gw_outer_iterations,
-                    self.gw_inner_iterations, self.grad)
+                    self.gw_inner_iterations, self.grad, self.compile)
             else:
                 gwd = torch.zeros_like(wd)
                 edge_plan = torch.zeros_like(node_plan)
@@ -128,3 +143,9 @@ class GraphAlignment(torch.nn.Module):
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(alpha={self.alpha}, "
                 f"mode={self.mode}, reg={self.reg})")
+
+
+def _at_least_float32(x: Tensor) -> Tensor:
+    """``x`` in float32 if it has fewer bits (bfloat16 or float16 from
+    autocast), unchanged otherwise (float32, float64)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x

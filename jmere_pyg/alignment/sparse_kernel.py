@@ -18,7 +18,9 @@ with :math:`\mathbf{X}_c` supported on :math:`E_I` carrying
 :math:`E_T` carrying :math:`(1, (c^T)^2, c^T)`. Every product
 :math:`\mathbf{X} \mathbf{T} \mathbf{Y}^\top` is two sparse-times-dense
 products over the edge lists, a gather of plan rows at the edges' columns
-and a segment sum (``torch_scatter.segment_csr``) at their rows:
+and a sum at their rows (``torch_geometric.utils.scatter``, plain torch's
+``scatter_add_``, with or without torch-scatter; on CPU faster than
+torch-scatter's ``segment_csr`` and equal to it bit for bit):
 ``O(k |E_T| + n |E_I|)`` work and memory per sample, never an ``n x n`` or
 ``k x k`` matrix. All samples are processed at once in the padded slot layout
 of :class:`~jmere_pyg.alignment.batching.AlignmentLayout`; CPU and CUDA.
@@ -33,7 +35,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
-from torch_scatter import segment_csr
+from torch_geometric.utils import scatter
 
 #: On CPU, edges are processed in blocks of rows whose messages hold at most
 #: this many entries, so that temporaries stay in cache instead of being
@@ -53,7 +55,8 @@ def word_edge_channels(cost: Tensor) -> Tensor:
 
 class EdgeList:
     """A block-diagonal sparse matrix ``A[row, col] = sum of weights`` over
-    slots, its entries sorted by row for segment sums.
+    slots, its entries sorted by row (so that CPU blocks of rows are
+    contiguous ranges of entries).
 
     Args:
         row: long ``[E]``.
@@ -66,10 +69,13 @@ class EdgeList:
     def __init__(self, row: Tensor, col: Tensor, weight_index: Tensor,
                  num_rows: int):
         order = torch.argsort(row, stable=True)
+        self.row = row[order]
         self.col = col[order]
         self.weight_index = weight_index[order]
-        counts = torch.bincount(row, minlength=num_rows)
-        self.ptr = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
+        # The first entry of every row (searchsorted, unlike bincount, does
+        # not read the largest row back to the host on CUDA).
+        self.ptr = torch.searchsorted(
+            self.row, torch.arange(num_rows + 1, device=row.device))
         self._host_ptr: Optional[List[int]] = (
             self.ptr.tolist() if self.ptr.device.type == "cpu" else None)
         self._blocks: Dict[int, List[Tuple[int, int]]] = {}
@@ -94,7 +100,6 @@ class EdgeList:
 
     def _block(self, rows: Tensor, edge_weights: Tensor, contract: bool,
                row_start: int, row_end: int) -> Tensor:
-        ptr = self.ptr[row_start:row_end + 1]
         if self._host_ptr is None:
             edge_start, edge_end = 0, self.col.numel()
         else:
@@ -107,7 +112,8 @@ class EdgeList:
             messages = messages.squeeze(1)
         else:
             messages = block_weights.unsqueeze(2) * gathered.unsqueeze(1)
-        return segment_csr(messages, ptr - edge_start, reduce="sum")
+        return scatter(messages, self.row[edge_start:edge_end] - row_start,
+                       dim=0, dim_size=row_end - row_start, reduce="sum")
 
     def blocks(self, edges_per_block: int) -> List[Tuple[int, int]]:
         """Row ranges ``(start, end)`` holding about ``edges_per_block``

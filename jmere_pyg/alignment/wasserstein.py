@@ -12,9 +12,11 @@ from .projection import entropic_projection
 
 
 def solve_wasserstein(problem: AlignmentProblem, reg: float,
-                      iterations: int, grad: str) -> Tuple[Tensor, Tensor]:
+                      iterations: int, grad: str,
+                      compile: bool = False) -> Tuple[Tensor, Tensor]:
     """The node term of the aligned samples: ``value [B']``,
-    ``plan [B', K, N]``."""
+    ``plan [B', K, N]``; ``compile``: see
+    :func:`~jmere_pyg.alignment.projection.entropic_projection`."""
     if problem.layout.num_aligned == 0:
         return problem.empty_result()
     cost = problem.node_cost()
@@ -23,7 +25,7 @@ def solve_wasserstein(problem: AlignmentProblem, reg: float,
     plan, _ = entropic_projection(
         -(cost if differentiable else cost.detach()) / reg,
         layout.objects.uniform_mass(dtype), layout.words.uniform_mass(dtype),
-        layout.pair_mask, iterations, differentiable)
+        layout.pair_mask, iterations, differentiable, compile)
     value = (plan * cost).sum(dim=(1, 2))
     return value, plan
 
@@ -44,8 +46,8 @@ def wasserstein_distance(x_word: Tensor, batch_word: Tensor, x_obj: Tensor,
 
     with :math:`\mathbf{a}` uniform over the sample's objects and
     :math:`\mathbf{b}` uniform over its words. Solved for all samples at
-    once by POT's batched log-domain Sinkhorn
-    (``ot.batch.bregman_log_projection_batch`` on the logits
+    once by batched log-domain Sinkhorn (the iterations of POT's
+    ``ot.batch.bregman_log_projection_batch``, on the logits
     :math:`-\mathbf{M} / \epsilon`, as ``ot.batch.solve_batch`` does) on
     padded ``[B', K, N]`` problems where padding carries zero mass (exact,
     see :func:`~jmere_pyg.alignment.projection.entropic_projection`).

@@ -56,6 +56,9 @@ class EEGAConfig(DictConfig):
             GW. (default: ``5``)
         gw_inner_iterations (int): Sinkhorn iterations inside each GW step.
             (default: ``20``)
+        compile_alignment (bool): run the alignment's Sinkhorn iterations
+            under ``torch.compile`` on CUDA (no effect on CPU).
+            (default: ``False``)
         use_image (bool): ablation switch: ``False`` ignores objects.
             (default: ``True``)
         use_alignment (bool): ablation switch: ``False`` drops ``L_graph``
@@ -98,6 +101,7 @@ class EEGAConfig(DictConfig):
     sinkhorn_iterations: int = 20
     gw_outer_iterations: int = 5
     gw_inner_iterations: int = 20
+    compile_alignment: bool = False
     use_image: bool = True
     use_alignment: bool = True
     use_edge_types: bool = True

@@ -134,7 +134,8 @@ class EEGA(nn.Module):
                     reg=config.ot_reg,
                     sinkhorn_iterations=config.sinkhorn_iterations,
                     gw_outer_iterations=config.gw_outer_iterations,
-                    gw_inner_iterations=config.gw_inner_iterations)
+                    gw_inner_iterations=config.gw_inner_iterations,
+                    compile=config.compile_alignment)
         self.multi_channel = MultiChannelLayer(
             hidden, num_pos=config.num_pos, max_distance=config.max_distance,
             max_pmi=config.max_pmi, channel_dim=config.channel_dim,

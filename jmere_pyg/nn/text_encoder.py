@@ -208,31 +208,37 @@ class WordEncoder(torch.nn.Module):
         truncated_samples, truncated_words = self._count_truncation(
             words, encoding, word_ids)
 
+        # Every index is built on the host, from the tokenizer's output, and
+        # copied over: nothing below reads a device value back (no sync).
+        word_ptr = torch.tensor(num_words).cumsum(0) - torch.tensor(num_words)
+        is_word = word_ids >= 0
+        index = (word_ids + word_ptr[kept].unsqueeze(1))[is_word]
+        subword_position = is_word.view(-1).nonzero().view(-1)
+        num_subwords = torch.bincount(index, minlength=total)
+        empty_words = int((num_subwords == 0).sum()) - truncated_words
+        sample = torch.repeat_interleave(
+            torch.arange(len(kept)),
+            torch.tensor([num_words[b] for b in kept]))
+        index, subword_position, num_subwords, sample = (
+            t.to(self.device, non_blocking=True)
+            for t in (index, subword_position, num_subwords, sample))
+
         inputs = {key: value.to(self.device)
                   for key, value in encoding.items()}
         hidden = self.model(**inputs).last_hidden_state
-
-        word_ptr = torch.tensor(num_words).cumsum(0) - torch.tensor(num_words)
-        word_ids = word_ids.to(self.device)
-        is_word = word_ids >= 0
-        index = (word_ids + word_ptr[kept].to(self.device).unsqueeze(1))
-        index = index[is_word]
-        pooled = scatter(hidden[is_word], index, dim=0, dim_size=total,
+        subwords = hidden.reshape(-1, hidden.size(-1)).index_select(
+            0, subword_position)
+        pooled = scatter(subwords, index, dim=0, dim_size=total,
                          reduce='mean')
-        num_subwords = torch.bincount(index, minlength=total)
 
         if self.first_token_is_special:
             sequence = hidden[:, 0]
         else:
             mask = inputs['attention_mask'].unsqueeze(-1).to(hidden.dtype)
             sequence = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-        sample = torch.repeat_interleave(
-            torch.arange(len(kept), device=self.device),
-            torch.tensor([num_words[b] for b in kept], device=self.device))
         x = torch.where((num_subwords > 0).unsqueeze(-1), pooled,
                         sequence[sample])
 
-        empty_words = int((num_subwords == 0).sum()) - truncated_words
         if truncated_samples > 0:
             warnings.warn(
                 f"{truncated_samples} of {len(tokens)} samples exceed "

@@ -8,6 +8,7 @@ from ..config_base import DictConfig
 from ..models import EEGAConfig
 
 DEVICES = ("auto", "cpu", "cuda")
+MIXED_PRECISION = ("no", "bf16")
 
 
 @dataclass
@@ -52,6 +53,11 @@ class TrainingConfig(DictConfig):
         detector (str, optional): the object detector extracting them, a
             Hugging Face name or local folder. (default: ``None``, the
             default of :class:`jmere_pyg.vision.ExtractorConfig`)
+        mixed_precision (str): ``"no"`` (float32 everywhere) or ``"bf16"``
+            (the forward pass under bfloat16 autocast: encoder and layers in
+            bfloat16 where autocast allows, the transport solvers in float32,
+            weights and optimiser in float32; meant for GPUs).
+            (default: ``"no"``)
         model (EEGAConfig): the model's settings; in a file, a mapping of
             :class:`jmere_pyg.EEGAConfig` fields (the vocabulary sizes are
             filled in from the data). (default: ``EEGAConfig()``)
@@ -76,6 +82,7 @@ class TrainingConfig(DictConfig):
     max_eval_samples: Optional[int] = None
     images: Optional[str] = None
     detector: Optional[str] = None
+    mixed_precision: str = "no"
     model: EEGAConfig = field(default_factory=EEGAConfig)
 
     unknown_keys_message = "unknown training settings"
@@ -103,6 +110,10 @@ class TrainingConfig(DictConfig):
         if self.detector is not None and self.images is None:
             raise ValueError("detector is set but images is not: the "
                              "detector extracts scene graphs from images")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"mixed_precision must be one of "
+                             f"{MIXED_PRECISION}, got "
+                             f"{self.mixed_precision!r}")
 
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":

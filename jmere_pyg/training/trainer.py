@@ -43,6 +43,8 @@ METRICS_NAME = "metrics.json"
 CONFIG_NAME = "training_config.json"
 #: What a run leaves in its folder; any of them marks the folder as used.
 RUN_FILES = (BEST_DIR, LOG_NAME, CONFIG_NAME, LAST_STATE, METRICS_NAME)
+#: Training steps between two progress-bar updates of the running loss.
+PROGRESS_EVERY = 10
 
 
 @dataclass
@@ -251,38 +253,72 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
                           val_metrics, state["history"])
 
 
+def autocast(mixed_precision: str, device: torch.device):
+    """The autocast context of ``TrainingConfig.mixed_precision``: bfloat16
+    autocast on ``device`` for ``"bf16"``, nothing for ``"no"``."""
+    if mixed_precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def train_step(wrapped, model: EEGA, batch, optimizer,
+               config: TrainingConfig, world_size: int = 1) -> torch.Tensor:
+    """One optimisation step (forward, backward, clipping, update) on a
+    batch already on the model's device.
+
+    Args:
+        wrapped: ``model`` or its DDP wrapper.
+        model: the EEGA model.
+        batch: a PyG batch of JMERE graphs with word-pair labels.
+        optimizer: from :func:`build_optimizer`.
+        config: ``grad_clip`` and ``mixed_precision`` are used.
+        world_size: processes sharing the global batch.
+
+    Returns:
+        ``[3]`` on the model's device, detached: this process's
+        ``(loss, main_loss, graph_loss)``, ``main_loss`` scaled by its
+        share of the global batch's pairs.
+    """
+    with autocast(config.mixed_precision, model.device):
+        output = wrapped(batch)
+    share = _pair_share(batch, world_size)
+    loss = output.main_loss * share
+    graph_loss = (output.graph_loss if output.graph_loss is not None
+                  else torch.zeros((), device=loss.device))
+    if output.graph_term is not None:
+        loss = loss + output.graph_term
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    return torch.stack([loss.detach(), output.main_loss.detach() * share,
+                        graph_loss.detach()])
+
+
 def _train_one_epoch(wrapped, model: EEGA, loader, optimizer,
                      config: TrainingConfig, epoch: int, world_size: int,
                      progress: bool) -> Dict[str, float]:
     model.train()
-    totals = torch.zeros(3, dtype=torch.float64)
+    # Summed on the model's device: the host reads them back only for the
+    # progress bar (every PROGRESS_EVERY steps) and at the end, so that it
+    # does not wait for the device after every step.
+    totals = torch.zeros(3, dtype=torch.float64, device=model.device)
     steps = 0
     bar = tqdm(loader, desc=f"epoch {epoch}", disable=not progress,
                leave=False)
     for batch in bar:
         batch = batch.to(model.device)
-        output = wrapped(batch)
-        share = _pair_share(batch, world_size)
-        loss = output.main_loss * share
-        graph_loss = (output.graph_loss if output.graph_loss is not None
-                      else torch.zeros((), device=loss.device))
-        if output.graph_term is not None:
-            loss = loss + output.graph_term
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        step = train_step(wrapped, model, batch, optimizer, config,
+                          world_size).double()
         steps += 1
         # Logged figures are those of the whole global batch.
-        step = torch.stack([loss.detach(), output.main_loss.detach() * share,
-                            graph_loss.detach()]).double().cpu()
         if world_size > 1:
-            step = step.to(model.device)
             dist.all_reduce(step)
-            step = step.cpu() / world_size
+            step = step / world_size
         totals += step
-        bar.set_postfix(loss=f"{totals[0].item() / steps:.4f}")
-    means = (totals / max(steps, 1)).tolist()
+        if progress and steps % PROGRESS_EVERY == 0:
+            bar.set_postfix(loss=f"{totals[0].item() / steps:.4f}")
+    means = (totals.cpu() / max(steps, 1)).tolist()
     return {name: round(value, 6) for name, value in
             zip(("loss", "main_loss", "graph_loss"), means)}
 

@@ -4,7 +4,8 @@ import torch
 from jmere_pyg.alignment import costs
 from jmere_pyg.alignment.costs import (cosine_distance_dense,
                                        edge_cosine_distance,
-                                       grouped_cosine_distance)
+                                       grouped_cosine_distance,
+                                       padded_cosine_distance)
 
 
 def test_cosine_distance_dense():
@@ -67,3 +68,25 @@ def test_grouped_cosine_distance():
     assert torch.autograd.gradcheck(
         lambda x, o: grouped_cosine_distance(o, x, ranges, norms.detach()),
         (x, objects))
+
+
+def test_padded_equals_grouped_cosine_distance():
+    """The CUDA path (one batched product) gives the CPU path's costs and
+    gradients."""
+    generator = torch.Generator().manual_seed(2)
+    x = torch.randn(9, 4, dtype=torch.float64, generator=generator,
+                    requires_grad=True)
+    objects = torch.randn(2, 3, 4, dtype=torch.float64, generator=generator,
+                          requires_grad=True)
+    ranges = [(0, 4), (6, 3)]
+    padded = torch.zeros(2, 4, 4, dtype=torch.float64)
+    padded[0], padded[1, :3] = x[0:4], x[6:9]
+    norms = padded.detach().norm(dim=-1).clamp_min(costs.NORM_EPS)
+    weights = torch.rand(2, 3, 4, dtype=torch.float64, generator=generator)
+    grouped = grouped_cosine_distance(objects, x, ranges, norms)
+    expected = torch.autograd.grad((grouped * weights).sum(), (x, objects))
+    ours = padded_cosine_distance(objects, padded, norms)
+    grads = torch.autograd.grad((ours * weights).sum(), (x, objects))
+    assert torch.allclose(ours, grouped, rtol=1e-12, atol=1e-15)
+    for got, want in zip(grads, expected):
+        assert torch.allclose(got, want, rtol=1e-12, atol=1e-15)

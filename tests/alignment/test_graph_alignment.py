@@ -123,3 +123,34 @@ def test_cuda_matches_cpu(mode):
     expected.loss.backward()
     assert torch.allclose(cuda.x_word.grad.cpu(), cpu.x_word.grad,
                           rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["sparse", "dense"])
+def test_compile_changes_nothing_on_cpu(mode):
+    """``compile=True`` is a CUDA option: on CPU the same floats come out."""
+    outputs = []
+    for compile in (False, True):
+        inputs = random_alignment_batch(WORD_COUNTS, OBJECT_COUNTS)
+        output = GraphAlignment(mode=mode, compile=compile)(*inputs)
+        output.loss.backward()
+        outputs.append((output.loss.detach(), output.node_plan,
+                        output.edge_plan, inputs.x_word.grad,
+                        inputs.x_obj.grad))
+    for ours, theirs in zip(*outputs):
+        assert torch.equal(ours, theirs)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("mode", ["sparse", "masked_dense"])
+def test_compiled_matches_eager_on_cuda(mode):
+    outputs = []
+    for compile in (False, True):
+        inputs = random_alignment_batch(WORD_COUNTS, OBJECT_COUNTS,
+                                        dtype=torch.float32, device="cuda")
+        output = GraphAlignment(mode=mode, compile=compile)(*inputs)
+        output.loss.backward()
+        outputs.append((output.loss.detach(), inputs.x_word.grad))
+    (loss, grad), (compiled_loss, compiled_grad) = outputs
+    assert compiled_loss.item() == pytest.approx(loss.item(), rel=1e-5)
+    assert torch.allclose(compiled_grad, grad, rtol=1e-4, atol=1e-7)

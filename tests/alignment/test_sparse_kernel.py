@@ -138,3 +138,47 @@ def test_kernel_value_gradient_and_fixed_plan_value(directed_objects,
     assert torch.allclose(fixed, reference)
     for ours, theirs in zip(fixed_grads, reference_grads):
         assert torch.allclose(ours, theirs)
+
+
+@pytest.mark.parametrize("block", [sparse_kernel.CPU_MESSAGE_BLOCK, 7])
+def test_same_floats_with_and_without_torch_scatter(monkeypatch, block):
+    """PyG with its torch-scatter path switched off gives the kernel
+    bit-identical products, gradients and values."""
+    import torch_geometric.typing
+
+    monkeypatch.setattr(sparse_kernel, "CPU_MESSAGE_BLOCK", block)
+    results = {}
+    for with_torch_scatter in (True, False):
+        monkeypatch.setattr(torch_geometric.typing, "WITH_TORCH_SCATTER",
+                            with_torch_scatter)
+        kernel, _, _, object_cost, word_cost, plan = random_problem(
+            directed_objects=True, directed_words=False, seed=3)
+        costs = [object_cost.requires_grad_(), word_cost.requires_grad_()]
+        value = kernel.value_at_fixed_plan(plan, *costs)
+        results[with_torch_scatter] = (
+            kernel.gradient(plan, object_edge_channels(object_cost),
+                            word_edge_channels(word_cost)).detach(),
+            kernel.value(plan, *costs).detach(), value.detach(),
+            *torch.autograd.grad(value.sum(), costs))
+    for ours, theirs in zip(results[False], results[True]):
+        assert torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize("block", [sparse_kernel.CPU_MESSAGE_BLOCK, 7])
+def test_row_sums_equal_torch_scatter_segment_csr(monkeypatch, block):
+    """The row sums (``scatter_add_``) give torch-scatter's ``segment_csr``
+    floats exactly, on CPU."""
+    torch_scatter = pytest.importorskip("torch_scatter")
+    monkeypatch.setattr(sparse_kernel, "CPU_MESSAGE_BLOCK", block)
+    generator = torch.Generator().manual_seed(4)
+    num_rows, num_edges = 40, 300
+    row = torch.randint(0, num_rows - 2, (num_edges, ), generator=generator)
+    col = torch.randint(0, num_rows, (num_edges, ), generator=generator)
+    weights = torch.randn(num_edges, 3, generator=generator)
+    rows = torch.randn(num_rows, 5, generator=generator)
+    edges = EdgeList(row, col, torch.arange(num_edges), num_rows)
+    order = torch.argsort(row, stable=True)
+    messages = (weights[order].unsqueeze(2)
+                * rows[col[order]].unsqueeze(1))
+    expected = torch_scatter.segment_csr(messages, edges.ptr, reduce="sum")
+    assert torch.equal(edges.matmul(rows, weights, contract=False), expected)
