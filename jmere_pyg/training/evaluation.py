@@ -16,19 +16,30 @@ def predict_graphs(model, graphs: Sequence[HeteroData], batch_size: int = 32,
                    ) -> Tuple[List[List[Quintuple]], List[int]]:
     """Decode the quintuples of every graph.
 
+    The graphs are batched in order of their sub-word length
+    (:meth:`jmere_pyg.nn.WordEncoder.subword_lengths`), so that the encoder
+    pads little; the results come back in the order of ``graphs``.
+
     Returns:
         the predicted quintuples and, aligned with them, each graph's
         ``sample_index``.
     """
     was_training = model.training
     model.eval()
-    predictions: List[List[Quintuple]] = []
-    indices: List[int] = []
-    loader = DataLoader(list(graphs), batch_size=batch_size, shuffle=False)
+    graphs = list(graphs)
+    lengths = model.encoder.subword_lengths([g.tokens for g in graphs])
+    order = sorted(range(len(graphs)), key=lengths.__getitem__)
+    predictions: List[Optional[List[Quintuple]]] = [None] * len(graphs)
+    indices: List[int] = [0] * len(graphs)
+    loader = DataLoader([graphs[i] for i in order], batch_size=batch_size,
+                        shuffle=False)
+    position = iter(order)
     for batch in tqdm(loader, desc=desc, disable=not progress, leave=False):
         batch = batch.to(model.device)
-        predictions.extend(model.decode(batch, model(batch).logits))
-        indices.extend(batch.sample_index.tolist())
+        for found, index in zip(model.decode(batch, model(batch).logits),
+                                batch.sample_index.tolist()):
+            at = next(position)
+            predictions[at], indices[at] = found, index
     model.train(was_training)
     return predictions, indices
 

@@ -35,6 +35,7 @@ from ..vision import ExtractorConfig
 from .config import TrainingConfig
 from .evaluation import evaluate
 from .output_files import write_atomically
+from .sampling import LengthBucketBatchSampler
 
 LAST_STATE = "last_state.pt"
 BEST_DIR = "best"
@@ -117,6 +118,26 @@ def build_optimizer(model: EEGA, config: TrainingConfig):
     ], weight_decay=config.weight_decay, fused=fused)
 
 
+def build_scheduler(optimizer, config: TrainingConfig, steps_per_epoch: int):
+    """The learning-rate schedule that ``config.lr_schedule`` names: a
+    :class:`ReduceLROnPlateau` stepped once per epoch with val strict F1,
+    or a :class:`LambdaLR` stepped after every optimiser step whose factor
+    rises linearly from 0 to 1 over the warm-up steps, then falls linearly
+    to 0 at step ``epochs * steps_per_epoch``."""
+    if config.lr_schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max", factor=config.lr_decay,
+            patience=config.lr_decay_patience)
+    total = config.epochs * steps_per_epoch
+    warmup = round(config.warmup_ratio * total)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return step / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
           resume: bool = False, overwrite: bool = False,
           progress: bool = True) -> TrainingResult:
@@ -180,9 +201,25 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
                          json.dumps(config.to_dict(), indent=2) + "\n")
 
     optimizer = build_optimizer(model, config)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="max", factor=config.lr_decay,
-        patience=config.lr_decay_patience)
+    # One sampler for every world size: the same global batches, split by
+    # rank.
+    if config.bucket_by_length:
+        sampler = LengthBucketBatchSampler(
+            model.encoder.subword_lengths([g.tokens for g in train_graphs]),
+            config.batch_size, num_replicas=world_size, rank=rank,
+            seed=config.seed)
+        loader = DataLoader(train_graphs, batch_sampler=sampler,
+                            num_workers=config.num_workers)
+    else:
+        sampler = DistributedSampler(train_graphs, num_replicas=world_size,
+                                     rank=rank, shuffle=True,
+                                     seed=config.seed, drop_last=False)
+        loader = DataLoader(train_graphs,
+                            batch_size=config.batch_size // world_size,
+                            sampler=sampler, num_workers=config.num_workers)
+    scheduler = build_scheduler(optimizer, config, len(loader))
+    step_scheduler = (scheduler if config.lr_schedule == "linear_warmup"
+                      else None)
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "bad_epochs": 0,
              "best_metrics": None, "history": []}
     if resume:
@@ -195,12 +232,6 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     wrapped = (DistributedDataParallel(
         model, find_unused_parameters=model.config.use_image)
         if distributed else model)
-    # One sampler for every world size: the same permutation, split by rank.
-    sampler = DistributedSampler(train_graphs, num_replicas=world_size,
-                                 rank=rank, shuffle=True, seed=config.seed,
-                                 drop_last=False)
-    loader = DataLoader(train_graphs, batch_size=config.batch_size // world_size,
-                        sampler=sampler, num_workers=config.num_workers)
 
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
         if state["bad_epochs"] >= config.patience:
@@ -208,13 +239,14 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         sampler.set_epoch(epoch)
         started = time.time()
         losses = _train_one_epoch(wrapped, model, loader, optimizer,
-                                  config, epoch, world_size,
+                                  step_scheduler, config, epoch, world_size,
                                   progress and is_main)
         val = evaluate(model, val_graphs, val_set.samples,
                        batch_size=config.eval_batch_size,
                        progress=progress and is_main)
         f1 = val["strict"]["f1"]
-        scheduler.step(f1)
+        if step_scheduler is None:
+            scheduler.step(f1)
         improved = f1 > state["best_f1"]
         if improved:
             state.update(best_f1=f1, best_epoch=epoch, bad_epochs=0,
@@ -295,7 +327,7 @@ def train_step(wrapped, model: EEGA, batch, optimizer,
                         graph_loss.detach()])
 
 
-def _train_one_epoch(wrapped, model: EEGA, loader, optimizer,
+def _train_one_epoch(wrapped, model: EEGA, loader, optimizer, step_scheduler,
                      config: TrainingConfig, epoch: int, world_size: int,
                      progress: bool) -> Dict[str, float]:
     model.train()
@@ -310,6 +342,8 @@ def _train_one_epoch(wrapped, model: EEGA, loader, optimizer,
         batch = batch.to(model.device)
         step = train_step(wrapped, model, batch, optimizer, config,
                           world_size).double()
+        if step_scheduler is not None:
+            step_scheduler.step()
         steps += 1
         # Logged figures are those of the whole global batch.
         if world_size > 1:

@@ -155,3 +155,56 @@ def test_cuda(encoder_path):
     x, info = encoder([['Curry', 'holds', '\u0301'], ['nba']])
     assert x.is_cuda and x.size() == (4, HIDDEN)
     assert info.empty_words == 1
+
+
+class CountingTokenizer:
+    """Wraps a tokenizer and counts its calls."""
+    def __init__(self, tokenizer):
+        self.tokenizer, self.calls = tokenizer, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.tokenizer(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.tokenizer, name)
+
+
+@pytest.mark.parametrize('side', ['right', 'left'])
+def test_cached_tokenisation_is_the_tokenizers_batch(encoder_path, side):
+    encoder = WordEncoder(str(encoder_path), cache_size=3).eval()
+    encoder.tokenizer.padding_side = side
+    batch = [['Curry', 'holds', 'the', 'trophy'],
+             ['nba'] + ['the', 'man', 'holds', 'a', 'trophy', 'winner'] * 3,
+             ['@', 'warriors', 'winner', 'http://t.co/xy']]
+    reference = encoder.tokenizer(batch, is_split_into_words=True,
+                                  truncation=True, max_length=16,
+                                  padding=True, return_tensors='pt')
+    encoding, word_ids = encoder._pad(
+        encoder._tokenize([tuple(words) for words in batch]))
+    assert set(encoding) == set(reference)
+    for key in reference:
+        assert torch.equal(encoding[key], reference[key]), key
+    assert word_ids.tolist() == [[-1 if w is None else w
+                                  for w in reference.word_ids(row)]
+                                 for row in range(len(batch))]
+    assert encoder.subword_lengths([[]] + batch) == (
+        [0] + reference['attention_mask'].sum(1).tolist())
+
+
+def test_tokenisation_runs_once_per_sample(encoder_path):
+    encoder = WordEncoder(str(encoder_path), cache_size=3).eval()
+    encoder.tokenizer = CountingTokenizer(encoder.tokenizer)
+    batch = [['Curry', 'holds', 'the', 'trophy'], ['NBA', 'winner']]
+    with torch.no_grad():
+        first, first_info = encoder(batch)
+        calls = encoder.tokenizer.calls
+        again, again_info = encoder(batch)
+    assert calls == 1 and encoder.tokenizer.calls == 1
+    assert torch.equal(first, again)
+    assert torch.equal(first_info.num_subwords, again_info.num_subwords)
+    # The least recently used samples leave a full cache first.
+    encoder(batch[:1] + [['the', 'man'], ['a', 'man']])
+    assert encoder.tokenizer.calls == 2
+    assert set(encoder._cache) == {('Curry', 'holds', 'the', 'trophy'),
+                                   ('the', 'man'), ('a', 'man')}

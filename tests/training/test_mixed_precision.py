@@ -4,9 +4,9 @@ import torch
 from torch_geometric.data import Batch
 
 from jmere_pyg import EEGA, EEGAConfig
-from jmere_pyg.data import Entity, Quintuple, Sample
-from jmere_pyg.graphs import (GraphBuilder, SceneGraph, SceneObject,
-                              SceneRelation)
+from jmere_pyg.data import (Entity, Quintuple, Sample, SceneGraph,
+                            SceneObject, SceneRelation)
+from jmere_pyg.graphs import GraphBuilder
 from jmere_pyg.training import TrainingConfig
 from jmere_pyg.training.trainer import autocast, build_optimizer, train_step
 

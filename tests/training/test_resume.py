@@ -22,12 +22,12 @@ def interrupt_in_epoch(monkeypatch, epoch: int, after_batches: int):
                 raise KeyboardInterrupt
             yield batch
 
-    def patched(wrapped, model, loader, optimizer, config, this_epoch,
-                *args):
+    def patched(wrapped, model, loader, optimizer, step_scheduler, config,
+                this_epoch, *args):
         if this_epoch == epoch:
             loader = stop_after(loader)
-        return original(wrapped, model, loader, optimizer, config,
-                        this_epoch, *args)
+        return original(wrapped, model, loader, optimizer, step_scheduler,
+                        config, this_epoch, *args)
     monkeypatch.setattr(trainer_module, "_train_one_epoch", patched)
 
 

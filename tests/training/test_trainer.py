@@ -6,9 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
+from jmere_pyg import EEGA
 from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
-from jmere_pyg.training import TrainingConfig, train
+from jmere_pyg.datasets import JMEREDataset
+from jmere_pyg.training import TrainingConfig, predict_graphs, train
 
 WORDS = [
     ["Curry", "and", "Thompson", "won", "the", "NBA", "trophy"],
@@ -89,15 +92,52 @@ def test_training_config_rejects_unknown_settings():
         TrainingConfig(device="tpu")
 
 
+def test_warmup_schedule_and_bucketed_batches(data_root, tmp_path,
+                                              tiny_encoder_path):
+    """8 samples in batches of 4: 2 steps per epoch, 4 in all, 1 of warm-up.
+    The logged rate (after each epoch's last step) follows the schedule."""
+    result = train(settings(data_root, tmp_path / "run", tiny_encoder_path,
+                            encoder_lr=3e-5, lr_schedule="linear_warmup",
+                            warmup_ratio=0.25, bucket_by_length=True,
+                            patience=10),
+                   progress=False)
+    rates = [record["lr"] for record in result.history]
+    assert rates[0] == pytest.approx([3e-5 * 2 / 3, 1e-3 * 2 / 3])
+    assert rates[1] == pytest.approx([0.0, 0.0])
+
+
+def test_prediction_is_sorted_by_length_and_returned_in_order(
+        data_root, tiny_encoder_path):
+    dataset = JMEREDataset(str(data_root), split="train")
+    model = EEGA.from_builder(dataset.builder, encoder=tiny_encoder_path,
+                              heads=2, edge_dim=8, channel_dim=8)
+    # Each graph's grid of logits stands for its quintuples: an untrained
+    # model decodes none.
+    model.decode = lambda batch, logits: EEGA.sample_grids(batch, logits)
+    graphs = list(dataset)[::-1]
+    lengths = model.encoder.subword_lengths([g.tokens for g in graphs])
+    assert lengths != sorted(lengths)
+    predictions, indices = predict_graphs(model, graphs, batch_size=3)
+    assert indices == [int(g.sample_index) for g in graphs]
+    one_by_one = [predict_graphs(model, [g], batch_size=1)[0][0]
+                  for g in graphs]
+    for grid, alone in zip(predictions, one_by_one):
+        assert grid.shape == alone.shape
+        assert torch.allclose(grid, alone, atol=1e-5)
+
+
+@pytest.mark.parametrize("bucket_by_length", [False, True])
 def test_two_processes_train_the_same_model_as_one(data_root, tmp_path,
-                                                   tiny_encoder_path):
+                                                   tiny_encoder_path,
+                                                   bucket_by_length):
     """torchrun with 2 CPU processes (gloo) against 1 process: the same
     global batches, so the same loss curve and val scores."""
     single = train(settings(data_root, tmp_path / "single",
-                            tiny_encoder_path, patience=10),
+                            tiny_encoder_path, patience=10,
+                            bucket_by_length=bucket_by_length),
                    progress=False)
     config = settings(data_root, tmp_path / "ddp", tiny_encoder_path,
-                      patience=10)
+                      patience=10, bucket_by_length=bucket_by_length)
     config_path = tmp_path / "ddp.json"
     config_path.write_text(json.dumps(config.to_dict()))
     env = dict(os.environ, OMP_NUM_THREADS="1")
