@@ -35,8 +35,21 @@ def saved_weights(run_dir):
     return torch.load(run_dir / "last_state.pt", weights_only=True)["model"]
 
 
+@pytest.fixture
+def one_thread():
+    """Bitwise reproducible CPU sums: with several threads, scatter sums
+    (PyG's softmax and aggregation) may add in another order from run to
+    run, and Adam turns those 1e-9 differences in a parameter whose
+    gradient is zero in exact arithmetic (an attention key bias) into
+    1e-5."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_interrupted_then_resumed_run_equals_uninterrupted(
-        data_root, tmp_path, tiny_encoder_path, monkeypatch):
+        data_root, tmp_path, tiny_encoder_path, monkeypatch, one_thread):
     # Dropout on: the random generators must be restored too.
     def config(run_dir):
         values = settings(data_root, run_dir, tiny_encoder_path, epochs=3,
