@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import List, Optional
 
 from .data.readers import FORMATS
+from .models.eega import WINDOW_WORDS
+from .training.config import DEFAULT_MAX_WORDS
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -50,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=("auto", "cpu", "cuda"))
     train.add_argument("--max-train-samples", type=int)
     train.add_argument("--max-eval-samples", type=int)
+    train.add_argument("--max-words", type=int,
+                       help="leave out (and count) longer posts (0: no "
+                            "limit; default 128)")
     train.add_argument("--encoder", help="Hugging Face name or local path")
     train.add_argument("--set", action="append", default=[],
                        metavar="KEY=VALUE",
@@ -71,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--output")
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--plot", help="folder for PNG charts")
+    evaluate.add_argument(
+        "--max-words", type=int, default=DEFAULT_MAX_WORDS,
+        help="leave out (and count) posts with more words (0: no limit)")
     evaluate.set_defaults(handler=run_evaluate)
 
     predict = commands.add_parser(
@@ -84,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--image-id", help="image of --text")
     predict.add_argument("--output")
     predict.add_argument("--batch-size", type=int, default=32)
+    predict.add_argument(
+        "--window-words", type=int, default=WINDOW_WORDS,
+        help="read longer posts in windows of whole sentences of at most "
+             "this many words (no pair across windows is extracted)")
     predict.set_defaults(handler=run_predict)
     return parser
 
@@ -113,8 +125,10 @@ def run_train(args) -> int:
     flags = {flag: getattr(args, flag) for flag in (
         "data_root", "mnre_dir", "run_dir", "epochs", "batch_size",
         "encoder_lr", "lr", "patience", "seed", "device",
-        "max_train_samples", "max_eval_samples")
+        "max_train_samples", "max_eval_samples", "max_words")
         if getattr(args, flag) is not None}
+    if flags.get("max_words") == 0:
+        flags["max_words"] = None
     config = config.replace(model=config.model.replace(**model_changes),
                             **flags)
     result = train(config, resume=args.resume)
@@ -136,7 +150,8 @@ def run_evaluate(args) -> int:
 
     metrics = evaluate_file(args.checkpoint, args.data, data_format=args.format,
                             scene_graphs=args.scene_graphs,
-                            batch_size=args.batch_size, plot_dir=args.plot)
+                            batch_size=args.batch_size, plot_dir=args.plot,
+                            max_words=args.max_words or None)
     text = json.dumps(metrics, indent=2)
     print(text)
     if args.output:
@@ -150,7 +165,8 @@ def run_predict(args) -> int:
     lines = predict_to_jsonl(args.checkpoint, text=args.text, path=args.input,
                              data_format=args.format, image_id=args.image_id,
                              scene_graphs=args.scene_graphs,
-                             batch_size=args.batch_size, output=args.output)
+                             batch_size=args.batch_size, output=args.output,
+                             window_words=args.window_words)
     if not args.output:
         for line in lines:
             print(line)

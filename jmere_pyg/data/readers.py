@@ -113,7 +113,8 @@ _LITERAL_ERRORS = (ValueError, SyntaxError, TypeError, MemoryError,
 
 def read_samples(path: PathLike, format: Optional[str] = None, *,
                  on_error: str = "raise", max_words: Optional[int] = None,
-                 tokenizer: Optional[Tokenizer] = None
+                 tokenizer: Optional[Tokenizer] = None,
+                 on_too_long: Optional[str] = None
                  ) -> Tuple[List[Sample], ReadReport]:
     """Reads the samples of a file in any supported format.
 
@@ -130,6 +131,10 @@ def read_samples(path: PathLike, format: Optional[str] = None, *,
         tokenizer (callable, optional): ``str -> list[str]`` splitting the
             ``text`` of JSON lines samples. (default: spaCy's blank English
             tokenizer, :func:`~jmere_pyg.data.tokenize.default_tokenizer`)
+        on_too_long (str, optional): ``'raise'`` or ``'skip'`` for texts
+            longer than ``max_words`` alone, e.g. ``'skip'`` to leave out
+            over-long texts (counted under ``too_long``) while any other
+            problem raises. (default: ``None``, as ``on_error``)
 
     Returns:
         ``(samples, report)``: the samples in file order and a
@@ -138,7 +143,7 @@ def read_samples(path: PathLike, format: Optional[str] = None, *,
     if format is not None and format not in FORMATS:
         raise ValueError(f"format must be one of None, "
                          f"{', '.join(map(repr, FORMATS))}; got {format!r}")
-    reader = _Reader(path, on_error, max_words, tokenizer)
+    reader = _Reader(path, on_error, max_words, tokenizer, on_too_long)
     text = reader.read_text()
     if format is None:
         format = _detect(text, reader.path)
@@ -313,11 +318,14 @@ class _Reader:
     """One read of one file: options, report and current location."""
 
     def __init__(self, path: PathLike, on_error: str,
-                 max_words: Optional[int], tokenizer: Optional[Tokenizer]):
-        if on_error not in ON_ERROR:
-            raise ValueError(f"on_error must be one of "
-                             f"{', '.join(map(repr, ON_ERROR))}; "
-                             f"got {on_error!r}")
+                 max_words: Optional[int], tokenizer: Optional[Tokenizer],
+                 on_too_long: Optional[str] = None):
+        for name, value in (("on_error", on_error),
+                            ("on_too_long", on_too_long or on_error)):
+            if value not in ON_ERROR:
+                raise ValueError(f"{name} must be one of "
+                                 f"{', '.join(map(repr, ON_ERROR))}; "
+                                 f"got {value!r}")
         if max_words is not None and (not is_int(max_words)
                                       or max_words < 1):
             raise ValueError(f"max_words must be None or a positive integer, "
@@ -327,6 +335,7 @@ class _Reader:
                              f"str -> list[str], got {tokenizer!r}")
         self.path = os.fspath(path)
         self.on_error = on_error
+        self.on_too_long = on_too_long or on_error
         self.max_words = max_words
         self.tokenizer = tokenizer
         self.report = ReadReport(path=self.path)
@@ -370,7 +379,9 @@ class _Reader:
             yield number, line
 
     def _skip_or_raise(self, error: DataFormatError) -> None:
-        if self.on_error == "raise":
+        action = (self.on_too_long if error.reason == "too_long"
+                  else self.on_error)
+        if action == "raise":
             raise error
         self.report.record_skip(error)
 

@@ -8,6 +8,8 @@ from ..config_base import DictConfig
 from ..models import EEGAConfig
 
 DEVICES = ("auto", "cpu", "cuda")
+#: Longest post (in words) that training and evaluation read.
+DEFAULT_MAX_WORDS = 128
 
 
 @dataclass
@@ -45,6 +47,10 @@ class TrainingConfig(DictConfig):
             (smoke runs, overfitting checks). (default: ``None``)
         max_eval_samples (int, optional): evaluate on the first N val
             samples. (default: ``None``)
+        max_words (int, optional): train and val posts with more words are
+            left out, counted and reported (the word-pair graph of a post
+            grows with the square of its length); ``None`` keeps all.
+            MNRE's longest post has 32 words. (default: ``128``)
         model (EEGAConfig): the model's settings; in a file, a mapping of
             :class:`jmere_pyg.EEGAConfig` fields (the vocabulary sizes are
             filled in from the data). (default: ``EEGAConfig()``)
@@ -67,6 +73,7 @@ class TrainingConfig(DictConfig):
     num_workers: int = 0
     max_train_samples: Optional[int] = None
     max_eval_samples: Optional[int] = None
+    max_words: Optional[int] = DEFAULT_MAX_WORDS
     model: EEGAConfig = field(default_factory=EEGAConfig)
 
     unknown_keys_message = "unknown training settings"

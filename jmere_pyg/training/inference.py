@@ -10,6 +10,8 @@ from ..data.scene_graph import (SceneGraph, lookup_scene_graph,
 from ..data.tokenize import default_tokenizer
 from ..graphs import OBJECT
 from ..models import EEGA
+from ..models.eega import WINDOW_WORDS
+from .config import DEFAULT_MAX_WORDS
 from .evaluation import evaluate, predict_graphs
 
 
@@ -35,10 +37,15 @@ def _read_scene_graphs(path: Optional[str]
 def evaluate_file(checkpoint: str, data: str, *,
                   data_format: Optional[str] = None,
                   scene_graphs: Optional[str] = None, batch_size: int = 32,
-                  plot_dir: Optional[str] = None) -> Dict:
-    """Score the checkpoint on a data file (any format the readers accept)."""
+                  plot_dir: Optional[str] = None,
+                  max_words: Optional[int] = DEFAULT_MAX_WORDS) -> Dict:
+    """Score the checkpoint on a data file (any format the readers accept).
+
+    Posts longer than ``max_words`` words (``None``: no limit) are left out
+    and counted in the metrics' ``read_report`` (reason ``too_long``)."""
     model = EEGA.from_pretrained(checkpoint)
-    samples, report = read_samples(data, data_format)
+    samples, report = read_samples(data, data_format, max_words=max_words,
+                                   on_too_long="skip")
     graph_map = _read_scene_graphs(scene_graphs)
     images = count_scene_graph_matches(samples, graph_map)
     graphs = model.graph_builder.build_many(samples, scene_graphs=graph_map)
@@ -76,9 +83,14 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
                      data_format: Optional[str] = None,
                      image_id: Optional[str] = None,
                      scene_graphs: Optional[str] = None, batch_size: int = 32,
-                     output: Optional[str] = None) -> List[str]:
+                     output: Optional[str] = None,
+                     window_words: int = WINDOW_WORDS) -> List[str]:
     """Extract quintuples from ``text`` (tokenised by spaCy) or the samples
-    of the file ``path``; return (and write to ``output``) JSON lines."""
+    of the file ``path``; return (and write to ``output``) JSON lines.
+
+    Posts longer than ``window_words`` words are read in windows of whole
+    sentences (:meth:`EEGA.extract`): pairs across windows are not
+    extracted."""
     model = EEGA.from_pretrained(checkpoint)
     if text is not None:
         tokens = default_tokenizer()(text)
@@ -89,7 +101,8 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
         samples, _ = read_samples(path, data_format)
     extracted = model.extract_with_confidence(
         samples, batch_size=batch_size,
-        scene_graphs=_read_scene_graphs(scene_graphs))
+        scene_graphs=_read_scene_graphs(scene_graphs),
+        window_words=window_words)
     lines = []
     for sample, found in zip(samples, extracted):
         lines.append(json.dumps({

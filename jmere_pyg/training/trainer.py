@@ -82,9 +82,22 @@ def load_splits(config: TrainingConfig):
     """The train and val :class:`JMEREDataset` of ``config.data_root``."""
     if config.mnre_dir is not None:
         JMEREDataset.prepare_root_from_mnre(config.data_root, config.mnre_dir)
-    train_set = JMEREDataset(config.data_root, split="train")
-    val_set = JMEREDataset(config.data_root, split="val")
+    train_set = JMEREDataset(config.data_root, split="train",
+                             max_words=config.max_words)
+    val_set = JMEREDataset(config.data_root, split="val",
+                           max_words=config.max_words)
     return train_set, val_set
+
+
+def skip_notices(config: TrainingConfig, *datasets: JMEREDataset
+                 ) -> List[str]:
+    """One line per split that left posts out as longer than
+    ``config.max_words`` words."""
+    counts = [(dataset.split, dataset.read_report.skipped["too_long"])
+              for dataset in datasets]
+    return [f"{split}: left out {count:,} posts longer than "
+            f"max_words={config.max_words} words"
+            for split, count in counts if count]
 
 
 def build_optimizer(model: EEGA, config: TrainingConfig):
@@ -129,6 +142,9 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         dist.barrier()
     if not is_main:
         train_set, val_set = load_splits(config)
+    if is_main:
+        for notice in skip_notices(config, train_set, val_set):
+            tqdm.write(notice)
     train_graphs = list(train_set)
     if config.max_train_samples is not None:
         train_graphs = train_graphs[:config.max_train_samples]
