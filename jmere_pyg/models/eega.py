@@ -11,7 +11,8 @@ from torch_geometric.data import Batch
 from ..alignment import AlignmentOutput, GraphAlignment
 from ..data.sample import Entity, Quintuple, Sample
 from ..data.scene_graph import SceneGraph
-from ..graphs import DEP, OBJECT, PAIR, REL, WORD, GraphBuilder, window_spans
+from ..graphs import (DEP, OBJECT, PAIR, REL, WORD, GraphBuilder,
+                      window_spans)
 from ..labels import NUM_TAGS, TAG_TO_ID
 from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   MultiChannelLayer, WordEncoder, WordEncoderInfo,
