@@ -98,7 +98,8 @@ from typing import (Dict, Iterable, List, NoReturn, Optional, Sequence, Set,
                     Tuple, Union)
 
 from ..labels import ENTITY_TYPES, RELATIONS
-from .errors import DataFormatError, ReadReport, is_int, is_number
+from .errors import (DataFormatError, ReadReport, is_int, is_number,
+                     load_json)
 from .sample import Entity, Quintuple, Sample
 from .tokenize import (CleanWords, Tokenizer, clean_words, default_tokenizer,
                        normalize_text)
@@ -266,9 +267,11 @@ def _detect(text: str, path: str) -> str:
     first_line = stripped.split("\n", 1)[0].strip()
     if stripped[0] == "{":
         try:
-            record = json.loads(first_line)
-        except ValueError:
-            pass
+            record = load_json(first_line)
+        except ValueError as error:
+            if error.reason == "too_deep":
+                return "jsonl"  # one JSON object a line, too deep to read
+            record = None
         else:
             if (isinstance(record, dict) and "token" in record
                     and not {"tokens", "text"} & record.keys()):
@@ -418,12 +421,10 @@ class _Reader:
 
     def _read_jmere(self, text: str) -> List[Sample]:
         try:
-            records = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise DataFormatError(
-                self.path, None, None,
-                f"invalid JSON at line {error.lineno} column {error.colno}: "
-                f"{error.msg}", reason="syntax_error") from None
+            records = load_json(text)
+        except ValueError as error:
+            raise DataFormatError(self.path, error.lineno, None, str(error),
+                                  reason=error.reason) from None
         if not isinstance(records, list):
             raise DataFormatError(
                 self.path, None, None,
@@ -556,10 +557,10 @@ class _Reader:
             self, line: str
     ) -> Tuple[List[str], Optional[str], List[_Parsed]]:
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            self._fail(None, f"invalid JSON at column {error.colno}: "
-                       f"{error.msg}", "syntax_error")
+            record = load_json(line)
+        except ValueError as error:
+            self._fail(None, str(error).replace(" at line 1", ""),
+                       error.reason)
         self._expect(record, dict, None, "a JSON object")
         self._known_keys(record, _JSONL_SAMPLE_KEYS, None)
         if "tokens" in record and "text" in record:

@@ -32,7 +32,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from .errors import SceneGraphFormatError, finite_number, is_int
+from .errors import (SceneGraphFormatError, finite_number, is_int,
+                     load_json)
 
 PathLike = Union[str, os.PathLike]
 
@@ -251,10 +252,12 @@ def read_scene_graphs(path: PathLike) -> Dict[str, SceneGraph]:
     """
     try:
         with open(path, encoding="utf-8") as file:
-            content = json.load(file)
-    except json.JSONDecodeError as error:
+            content = load_json(file.read())
+    except UnicodeDecodeError as error:
         raise SceneGraphFormatError(path, None,
-                                    f"invalid JSON: {error}") from None
+                                    f"not UTF-8 text: {error}") from None
+    except ValueError as error:
+        raise SceneGraphFormatError(path, None, str(error)) from None
     if not isinstance(content, dict):
         raise SceneGraphFormatError(
             path, None, f"expected an object mapping image file names to "

@@ -1,10 +1,10 @@
 """Training settings, read from experiment files (JSON or YAML) and flags."""
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
 from ..config_base import DictConfig
+from ..data.errors import deepest_nesting, load_json
 from ..models import EEGAConfig
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -87,12 +87,23 @@ class TrainingConfig(DictConfig):
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":
         """Read a JSON or YAML experiment file."""
         path = Path(path)
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         if path.suffix in (".yaml", ".yml"):
             import yaml
-            values = yaml.safe_load(text)
+            try:
+                values = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                raise ValueError(f"{path}: invalid YAML: {error}") from None
+            except RecursionError:
+                depth, line = deepest_nesting(text)
+                raise ValueError(f"{path}: YAML nested {depth:,} levels deep "
+                                 f"at line {line}, deeper than can be read"
+                                 ) from None
         else:
-            values = json.loads(text)
+            try:
+                values = load_json(text)
+            except ValueError as error:
+                raise ValueError(f"{path}: {error}") from None
         if not isinstance(values, dict):
             raise ValueError(f"{path}: an experiment file holds one mapping of "
                              f"settings")
