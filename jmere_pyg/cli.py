@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-train-samples", type=int)
     train.add_argument("--max-eval-samples", type=int)
     train.add_argument("--max-words", type=int,
-                       help="leave out (and count) longer posts (0: no "
-                            "limit; default 128)")
+                       help=f"leave out (and count) longer posts (0: no "
+                            f"limit; default {DEFAULT_MAX_WORDS})")
     train.add_argument("--encoder", help="Hugging Face name or local path")
     train.add_argument("--set", action="append", default=[],
                        metavar="KEY=VALUE",

@@ -423,7 +423,9 @@ class _Reader:
         try:
             records = load_json(text)
         except ValueError as error:
-            raise DataFormatError(self.path, error.lineno, None, str(error),
+            # The file as a whole is at fault (``line`` counts samples in
+            # this format); the message says the line of the text.
+            raise DataFormatError(self.path, None, None, str(error),
                                   reason=error.reason) from None
         if not isinstance(records, list):
             raise DataFormatError(
