@@ -11,6 +11,8 @@ from typing import List, Optional
 
 from .data.errors import DataNotice
 from .data.readers import FORMATS
+from .models.eega import WINDOW_WORDS
+from .training.config import DEFAULT_MAX_WORDS
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -77,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=("auto", "cpu", "cuda"))
     train.add_argument("--max-train-samples", type=int)
     train.add_argument("--max-eval-samples", type=int)
+    train.add_argument("--max-words", type=int,
+                       help=f"leave out (and count) longer posts (0: no "
+                            f"limit; default {DEFAULT_MAX_WORDS})")
     train.add_argument("--encoder", help="Hugging Face name or local path")
     train.add_argument("--set", action="append", default=[],
                        metavar="KEY=VALUE",
@@ -107,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="replace an existing --output")
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--plot", help="folder for PNG charts")
+    evaluate.add_argument(
+        "--max-words", type=int, default=DEFAULT_MAX_WORDS,
+        help="leave out (and count) posts with more words (0: no limit)")
     evaluate.set_defaults(handler=run_evaluate)
 
     predict = commands.add_parser(
@@ -135,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
                          default="cpu")
     predict.add_argument("--plot", help="folder for one PNG per post with "
                          "an image: boxes, predicates and quintuples")
+    predict.add_argument(
+        "--window-words", type=int, default=WINDOW_WORDS,
+        help="read longer posts in windows of whole sentences of at most "
+             "this many words (no pair across windows is extracted)")
     predict.set_defaults(handler=run_predict)
 
     scene = commands.add_parser(
@@ -184,8 +196,11 @@ def run_train(args) -> int:
     flags = {flag: getattr(args, flag) for flag in (
         "data_root", "mnre_dir", "run_dir", "epochs", "batch_size",
         "encoder_lr", "lr", "patience", "seed", "device",
-        "max_train_samples", "max_eval_samples", "images", "detector")
+        "max_train_samples", "max_eval_samples", "max_words", "images",
+        "detector")
         if getattr(args, flag) is not None}
+    if flags.get("max_words") == 0:
+        flags["max_words"] = None
     config = config.replace(model=config.model.replace(**model_changes),
                             **flags)
     result = train(config, resume=args.resume, overwrite=args.overwrite)
@@ -208,7 +223,8 @@ def run_evaluate(args) -> int:
     metrics = evaluate_file(args.checkpoint, args.data, data_format=args.format,
                             scene_graphs=args.scene_graphs,
                             batch_size=args.batch_size, plot_dir=args.plot,
-                            output=args.output, overwrite=args.overwrite)
+                            output=args.output, overwrite=args.overwrite,
+                            max_words=args.max_words or None)
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -226,7 +242,8 @@ def run_predict(args) -> int:
                              detector=args.detector,
                              force_detector=args.force_detector,
                              device=str(pick_device(args.device)),
-                             plot_dir=args.plot)
+                             plot_dir=args.plot,
+                             window_words=args.window_words)
     if not args.output:
         for line in lines:
             print(line)

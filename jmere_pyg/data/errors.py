@@ -10,10 +10,12 @@ nothing is dropped silently: samples and quintuples kept, relation-less MNRE
 lines, duplicates merged and, with ``on_error='skip'``, every skipped line or
 sample by reason (the ``reason`` of its :class:`DataFormatError`).
 """
+import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 #: Places in a file: a line of a text file or a sample object of a JSON list.
 LOCATION_UNITS = ("line", "sample")
@@ -97,6 +99,63 @@ class DataNotice(UserWarning):
     """A warning that input was dropped, merged or ignored without being
     an error (e.g. MNRE sentences without relation, images without scene
     graph). The command line prints each one as a counted notice."""
+_JSON_STRUCTURE = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{}]')
+
+
+def deepest_nesting(text: str) -> Tuple[int, int]:
+    r"""``(depth, line)``: the deepest nesting of ``[`` and ``{`` in a JSON
+    text (brackets inside strings do not count) and the 1-based line where
+    that depth is first reached. Used to name the place of JSON too deeply
+    nested for Python's decoder.
+
+    Example::
+
+        >>> deepest_nesting('{"a": "[[",\n "b": [[1]]}')
+        (3, 2)
+    """
+    depth = deepest = 0
+    where = 0
+    for match in _JSON_STRUCTURE.finditer(text):
+        bracket = match.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, match.start()
+        elif bracket in "]}":
+            depth -= 1
+    return deepest, text.count("\n", 0, where) + 1
+
+
+def load_json(text: str) -> Any:
+    """``json.loads(text)``, with every way it fails as a ``ValueError``
+    whose message says where: invalid JSON (line and column), nesting deeper
+    than Python's decoder follows (the line where the deepest nesting
+    starts), or an integer too long to convert.
+
+    Raises:
+        ValueError: with ``lineno`` set to the 1-based line at fault (or
+            ``None`` when unknown) and ``reason`` to ``'too_deep'`` or
+            ``'syntax_error'``.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _located(f"invalid JSON at line {error.lineno} column "
+                       f"{error.colno}: {error.msg}", error.lineno,
+                       "syntax_error") from None
+    except RecursionError:
+        depth, line = deepest_nesting(text)
+        raise _located(f"JSON nested {depth:,} levels deep at line {line}, "
+                       f"deeper than can be read", line, "too_deep") from None
+    except ValueError as error:
+        raise _located(f"invalid JSON: {error}", None,
+                       "syntax_error") from None
+
+
+def _located(message: str, line: Optional[int], reason: str) -> ValueError:
+    error = ValueError(message)
+    error.lineno, error.reason = line, reason
+    return error
 
 
 # Shared checks of decoded JSON values (bool is an int in Python, never a

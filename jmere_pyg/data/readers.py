@@ -71,6 +71,12 @@ MNRE relation strings not of the form ``/type/type/relation``
 (``entity_type_conflict``). The JSON lines format adds ``unknown_field`` and
 ``conflicting_fields`` (both ``tokens`` and ``text``).
 
+Words and raw texts are cleaned first (:mod:`jmere_pyg.data.tokenize`):
+Unicode NFC, zero-width and control characters removed. A word of nothing
+but such characters is dropped and the spans of its line are moved onto the
+kept words; an entity left without words is an error (``empty_entity``),
+and so is a text left without words (``empty_text``).
+
 With ``on_error='raise'`` the first problem raises a
 :class:`~jmere_pyg.data.errors.DataFormatError` naming the file, line and
 field; with ``on_error='skip'`` the faulty line (MNRE, JSON lines) or sample
@@ -93,9 +99,11 @@ from typing import (Dict, Iterable, List, NoReturn, Optional, Sequence, Set,
                     Tuple, Union)
 
 from ..labels import ENTITY_TYPES, RELATIONS
-from .errors import DataFormatError, ReadReport, is_int, is_number
+from .errors import (DataFormatError, ReadReport, is_int, is_number,
+                     load_json)
 from .sample import Entity, Quintuple, Sample
-from .tokenize import Tokenizer, default_tokenizer
+from .tokenize import (CleanWords, Tokenizer, clean_words, default_tokenizer,
+                       normalize_text)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -114,7 +122,8 @@ _LITERAL_ERRORS = (ValueError, SyntaxError, TypeError, MemoryError,
 
 def read_samples(path: PathLike, format: Optional[str] = None, *,
                  on_error: str = "raise", max_words: Optional[int] = None,
-                 tokenizer: Optional[Tokenizer] = None
+                 tokenizer: Optional[Tokenizer] = None,
+                 on_too_long: Optional[str] = None
                  ) -> Tuple[List[Sample], ReadReport]:
     """Reads the samples of a file in any supported format.
 
@@ -131,6 +140,10 @@ def read_samples(path: PathLike, format: Optional[str] = None, *,
         tokenizer (callable, optional): ``str -> list[str]`` splitting the
             ``text`` of JSON lines samples. (default: spaCy's blank English
             tokenizer, :func:`~jmere_pyg.data.tokenize.default_tokenizer`)
+        on_too_long (str, optional): ``'raise'`` or ``'skip'`` for texts
+            longer than ``max_words`` alone, e.g. ``'skip'`` to leave out
+            over-long texts (counted under ``too_long``) while any other
+            problem raises. (default: ``None``, as ``on_error``)
 
     Returns:
         ``(samples, report)``: the samples in file order and a
@@ -139,7 +152,7 @@ def read_samples(path: PathLike, format: Optional[str] = None, *,
     if format is not None and format not in FORMATS:
         raise ValueError(f"format must be one of None, "
                          f"{', '.join(map(repr, FORMATS))}; got {format!r}")
-    reader = _Reader(path, on_error, max_words, tokenizer)
+    reader = _Reader(path, on_error, max_words, tokenizer, on_too_long)
     text = reader.read_text()
     if format is None:
         format = _detect(text, reader.path)
@@ -255,9 +268,11 @@ def _detect(text: str, path: str) -> str:
     first_line = stripped.split("\n", 1)[0].strip()
     if stripped[0] == "{":
         try:
-            record = json.loads(first_line)
-        except ValueError:
-            pass
+            record = load_json(first_line)
+        except ValueError as error:
+            if error.reason == "too_deep":
+                return "jsonl"  # one JSON object a line, too deep to read
+            record = None
         else:
             if (isinstance(record, dict) and "token" in record
                     and not {"tokens", "text"} & record.keys()):
@@ -314,11 +329,14 @@ class _Reader:
     """One read of one file: options, report and current location."""
 
     def __init__(self, path: PathLike, on_error: str,
-                 max_words: Optional[int], tokenizer: Optional[Tokenizer]):
-        if on_error not in ON_ERROR:
-            raise ValueError(f"on_error must be one of "
-                             f"{', '.join(map(repr, ON_ERROR))}; "
-                             f"got {on_error!r}")
+                 max_words: Optional[int], tokenizer: Optional[Tokenizer],
+                 on_too_long: Optional[str] = None):
+        for name, value in (("on_error", on_error),
+                            ("on_too_long", on_too_long or on_error)):
+            if value not in ON_ERROR:
+                raise ValueError(f"{name} must be one of "
+                                 f"{', '.join(map(repr, ON_ERROR))}; "
+                                 f"got {value!r}")
         if max_words is not None and (not is_int(max_words)
                                       or max_words < 1):
             raise ValueError(f"max_words must be None or a positive integer, "
@@ -328,6 +346,7 @@ class _Reader:
                              f"str -> list[str], got {tokenizer!r}")
         self.path = os.fspath(path)
         self.on_error = on_error
+        self.on_too_long = on_too_long or on_error
         self.max_words = max_words
         self.tokenizer = tokenizer
         self.report = ReadReport(path=self.path)
@@ -371,7 +390,9 @@ class _Reader:
             yield number, line
 
     def _skip_or_raise(self, error: DataFormatError) -> None:
-        if self.on_error == "raise":
+        action = (self.on_too_long if error.reason == "too_long"
+                  else self.on_error)
+        if action == "raise":
             raise error
         self.report.record_skip(error)
 
@@ -401,12 +422,12 @@ class _Reader:
 
     def _read_jmere(self, text: str) -> List[Sample]:
         try:
-            records = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise DataFormatError(
-                self.path, None, None,
-                f"invalid JSON at line {error.lineno} column {error.colno}: "
-                f"{error.msg}", reason="syntax_error") from None
+            records = load_json(text)
+        except ValueError as error:
+            # The file as a whole is at fault (``line`` counts samples in
+            # this format); the message says the line of the text.
+            raise DataFormatError(self.path, None, None, str(error),
+                                  reason=error.reason) from None
         if not isinstance(records, list):
             raise DataFormatError(
                 self.path, None, None,
@@ -457,17 +478,17 @@ class _Reader:
             self._fail(None, f"not a Python literal "
                        f"({_type_name(error)}: {error})", "syntax_error")
         self._expect(record, dict, None, "a dict")
-        tokens = self._words(self._field(record, "token", "token"), "token")
+        text = self._words(self._field(record, "token", "token"), "token")
         image_id = self._field(record, "img_id", "img_id")
         self._expect(image_id, str, "img_id", "a string")
         relation = self._field(record, "relation", "relation")
         self._expect(relation, str, "relation", "a string")
-        head = self._mnre_entity(record, "h", tokens)
-        tail = self._mnre_entity(record, "t", tokens)
+        head = self._mnre_entity(record, "h", text)
+        tail = self._mnre_entity(record, "t", text)
         if head == tail:
             self._head_equals_tail("t.pos", head)
         if relation == _MNRE_NONE_RELATION:
-            return tokens, image_id, None
+            return text.words, image_id, None
         parts = relation.split("/")
         if len(parts) != 4 or parts[0]:
             self._fail("relation", f"relation {relation!r} is not of the "
@@ -479,16 +500,16 @@ class _Reader:
         self._relation(name, "relation")
         quintuple = Quintuple(Entity(*head, head_type),
                               Entity(*tail, tail_type), name)
-        return tokens, image_id, _Parsed(quintuple, "relation", "relation")
+        return text.words, image_id, _Parsed(quintuple, "relation", "relation")
 
     def _mnre_entity(self, record: dict, key: str,
-                     tokens: List[str]) -> Tuple[int, int]:
+                     text: CleanWords) -> Tuple[int, int]:
         entity = self._field(record, key, key)
         self._expect(entity, dict, key, "a dict with 'name' and 'pos'")
         span = self._pos(self._field(entity, "pos", f"{key}.pos"),
-                         f"{key}.pos", tokens)
+                         f"{key}.pos", text)
         self._name(self._field(entity, "name", f"{key}.name"),
-                   f"{key}.name", tokens, span)
+                   f"{key}.name", text, span)
         return span
 
     def _parse_jmere_sample(
@@ -496,7 +517,7 @@ class _Reader:
     ) -> Tuple[List[str], Optional[str], List[_Parsed]]:
         self._expect(record, dict, None,
                      "an object with 'token', 'img_id' and 'label_list'")
-        tokens = self._words(self._field(record, "token", "token"), "token")
+        text = self._words(self._field(record, "token", "token"), "token")
         image_id = self._field(record, "img_id", "img_id")
         self._expect(image_id, (str, type(None)), "img_id",
                      "a string or null")
@@ -511,8 +532,8 @@ class _Reader:
                            "{beg_ent, sec_ent, relation}", "wrong_type")
             label = element[0]
             field = f"{field}[0]"
-            head = self._jmere_entity(label, "beg_ent", field, tokens)
-            tail = self._jmere_entity(label, "sec_ent", field, tokens)
+            head = self._jmere_entity(label, "beg_ent", field, text)
+            tail = self._jmere_entity(label, "sec_ent", field, text)
             if head.span == tail.span:
                 self._head_equals_tail(f"{field}.sec_ent.pos", head.span)
             relation = self._field(label, "relation", f"{field}.relation")
@@ -520,17 +541,17 @@ class _Reader:
             parsed.append(_Parsed(Quintuple(head, tail, relation),
                                   f"{field}.beg_ent.tags",
                                   f"{field}.sec_ent.tags"))
-        return tokens, image_id, parsed
+        return text.words, image_id, parsed
 
     def _jmere_entity(self, label: dict, key: str, prefix: str,
-                      tokens: List[str]) -> Entity:
+                      text: CleanWords) -> Entity:
         field = f"{prefix}.{key}"
         entity = self._field(label, key, field)
         self._expect(entity, dict, field, "an object with name, pos, tags")
         span = self._pos(self._field(entity, "pos", f"{field}.pos"),
-                         f"{field}.pos", tokens)
+                         f"{field}.pos", text)
         self._name(self._field(entity, "name", f"{field}.name"),
-                   f"{field}.name", tokens, span)
+                   f"{field}.name", text, span)
         entity_type = self._field(entity, "tags", f"{field}.tags")
         self._entity_type(entity_type, f"{field}.tags")
         return Entity(*span, entity_type)
@@ -539,19 +560,19 @@ class _Reader:
             self, line: str
     ) -> Tuple[List[str], Optional[str], List[_Parsed]]:
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            self._fail(None, f"invalid JSON at column {error.colno}: "
-                       f"{error.msg}", "syntax_error")
+            record = load_json(line)
+        except ValueError as error:
+            self._fail(None, str(error).replace(" at line 1", ""),
+                       error.reason)
         self._expect(record, dict, None, "a JSON object")
         self._known_keys(record, _JSONL_SAMPLE_KEYS, None)
         if "tokens" in record and "text" in record:
             self._fail("text", "give either 'tokens' or 'text', not both",
                        "conflicting_fields")
         if "tokens" in record:
-            tokens = self._words(record["tokens"], "tokens")
+            text = self._words(record["tokens"], "tokens")
         elif "text" in record:
-            tokens = self._words(self._tokenize(record["text"]), "text")
+            text = self._words(self._tokenize(record["text"]), "text")
         else:
             self._fail("tokens", "missing: a sample needs 'tokens' (a list "
                        "of words) or 'text' (a string)", "missing_field")
@@ -566,8 +587,8 @@ class _Reader:
             self._expect(item, dict, field,
                          "an object with head, tail and relation")
             self._known_keys(item, _JSONL_QUINTUPLE_KEYS, field)
-            head = self._jsonl_entity(item, f"{field}.head", "head", tokens)
-            tail = self._jsonl_entity(item, f"{field}.tail", "tail", tokens)
+            head = self._jsonl_entity(item, f"{field}.head", "head", text)
+            tail = self._jsonl_entity(item, f"{field}.tail", "tail", text)
             if head.span == tail.span:
                 self._head_equals_tail(f"{field}.tail", head.span)
             relation = self._field(item, "relation", f"{field}.relation")
@@ -577,18 +598,18 @@ class _Reader:
                                     f"{field}.confidence")
             parsed.append(_Parsed(Quintuple(head, tail, relation),
                                   f"{field}.head.type", f"{field}.tail.type"))
-        return tokens, image_id, parsed
+        return text.words, image_id, parsed
 
     def _jsonl_entity(self, item: dict, field: str, key: str,
-                      tokens: List[str]) -> Entity:
+                      text: CleanWords) -> Entity:
         entity = self._field(item, key, field)
         self._expect(entity, dict, field, "an object with start, end, type")
         self._known_keys(entity, _JSONL_ENTITY_KEYS, field)
         start = self._field(entity, "start", f"{field}.start")
         end = self._field(entity, "end", f"{field}.end")
-        span = self._span(start, end, field, tokens)
+        span = self._span(start, end, field, text)
         if "name" in entity:
-            self._name(entity["name"], f"{field}.name", tokens, span)
+            self._name(entity["name"], f"{field}.name", text, span)
         entity_type = self._field(entity, "type", f"{field}.type")
         self._entity_type(entity_type, f"{field}.type")
         return Entity(*span, entity_type)
@@ -597,7 +618,7 @@ class _Reader:
         self._expect(text, str, "text", "a string")
         if self.tokenizer is None:
             self.tokenizer = default_tokenizer()
-        words = self.tokenizer(text)
+        words = self.tokenizer(normalize_text(text))
         return list(words) if isinstance(words, (list, tuple)) else words
 
     # Checks -----------------------------------------------------------------
@@ -630,7 +651,9 @@ class _Reader:
             self._fail(name, f"unknown field (allowed: "
                        f"{', '.join(sorted(allowed))})", "unknown_field")
 
-    def _words(self, words, field: str) -> List[str]:
+    def _words(self, words, field: str) -> CleanWords:
+        """The words of a text, checked and cleaned (:func:`clean_words`):
+        spans index the words as given, the sample holds the kept ones."""
         self._expect(words, list, field, "a list of words")
         for index, word in enumerate(words):
             if not isinstance(word, str):
@@ -642,33 +665,44 @@ class _Reader:
                            "empty_word")
         if not words:
             self._fail(field, "text has no words", "empty_text")
-        if self.max_words is not None and len(words) > self.max_words:
-            self._fail(field, f"text has {len(words)} words, more than "
+        text = clean_words(words)
+        if not text.words:
+            self._fail(field, "text has only invisible characters "
+                       "(zero-width or control)", "empty_text")
+        if self.max_words is not None and len(text.words) > self.max_words:
+            self._fail(field, f"text has {len(text.words)} words, more than "
                        f"max_words={self.max_words}", "too_long")
-        return list(words)
+        return text
 
-    def _pos(self, pos, field: str, tokens: List[str]) -> Tuple[int, int]:
+    def _pos(self, pos, field: str, text: CleanWords) -> Tuple[int, int]:
         if not (isinstance(pos, (list, tuple)) and len(pos) == 2):
             self._fail(field, f"expected [start, end], got {pos!r}",
                        "wrong_type")
-        return self._span(pos[0], pos[1], field, tokens)
+        return self._span(pos[0], pos[1], field, text)
 
     def _span(self, start, end, field: str,
-              tokens: List[str]) -> Tuple[int, int]:
+              text: CleanWords) -> Tuple[int, int]:
+        """The span ``[start, end)`` of the words as given, checked, moved
+        onto the kept words."""
         if not (is_int(start) and is_int(end)):
             self._fail(field, f"expected integer start and end, got "
                        f"[{start!r}, {end!r})", "wrong_type")
         if end <= start:
             self._fail(field, f"span [{start}, {end}) is empty", "empty_span")
-        if start < 0 or end > len(tokens):
+        if start < 0 or end > text.given:
             self._fail(field, f"span [{start}, {end}) is out of range for "
-                       f"{len(tokens)} words", "span_out_of_range")
-        return start, end
+                       f"{text.given} words", "span_out_of_range")
+        kept = text.span(start, end)
+        if kept[0] == kept[1]:
+            self._fail(field, f"span [{start}, {end}) holds only invisible "
+                       f"characters (zero-width or control)", "empty_entity")
+        return kept
 
-    def _name(self, name, field: str, tokens: List[str],
+    def _name(self, name, field: str, text: CleanWords,
               span: Tuple[int, int]):
         self._expect(name, str, field, "a string")
-        words = " ".join(tokens[span[0]:span[1]])
+        words = " ".join(text.words[span[0]:span[1]])
+        name = normalize_text(name)
         if _without_whitespace(name) != _without_whitespace(words):
             self._fail(field, f"name {name!r} does not match the words of "
                        f"span [{span[0]}, {span[1]}): {words!r}",

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from .errors import (SceneGraphFormatError, box_problem, finite_number,
-                     is_int, score_problem)
+                     is_int, load_json, score_problem)
 
 PathLike = Union[str, os.PathLike]
 
@@ -253,10 +253,12 @@ def read_scene_graphs(path: PathLike) -> Dict[str, SceneGraph]:
     """
     try:
         with open(path, encoding="utf-8") as file:
-            content = json.load(file)
-    except json.JSONDecodeError as error:
+            content = load_json(file.read())
+    except UnicodeDecodeError as error:
         raise SceneGraphFormatError(path, None,
-                                    f"invalid JSON: {error}") from None
+                                    f"not UTF-8 text: {error}") from None
+    except ValueError as error:
+        raise SceneGraphFormatError(path, None, str(error)) from None
     if not isinstance(content, dict):
         raise SceneGraphFormatError(
             path, None, f"expected an object mapping image file names to "

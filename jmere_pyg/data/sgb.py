@@ -10,7 +10,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from .errors import (SceneGraphFormatError, box_problem, is_index,
+from .errors import (SceneGraphFormatError, box_problem, is_index, load_json,
                      score_problem)
 from .scene_graph import SceneGraph, SceneObject, SceneRelation, add_graph
 
@@ -153,10 +153,12 @@ def read_sgb_output(prediction_json: PathLike, data_info_json: PathLike,
 def _load_json(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as file:
-            return json.load(file)
-    except json.JSONDecodeError as error:
+            return load_json(file.read())
+    except UnicodeDecodeError as error:
         raise SceneGraphFormatError(path, None,
-                                    f"invalid JSON: {error}") from None
+                                    f"not UTF-8 text: {error}") from None
+    except ValueError as error:
+        raise SceneGraphFormatError(path, None, str(error)) from None
 
 
 def _sgb_graph(prediction: Any, classes: Sequence[str],

@@ -30,7 +30,7 @@ import warnings
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch_geometric.data import HeteroData, InMemoryDataset
@@ -106,7 +106,11 @@ class JMEREDataset(InMemoryDataset):
             by ``pre_filter`` stays in :attr:`samples`.
         on_error (str, optional): ``'raise'`` or ``'skip'`` faulty lines
             (see :func:`read_samples`). (default: ``'raise'``)
-        max_words (int, optional): Longest accepted text. (default: no limit)
+        max_words (int, optional): Longest accepted text; longer ones are
+            left out and counted in :attr:`read_report` (reason
+            ``too_long``), whatever ``on_error``. Processed files remember
+            the limit they were built with; another limit warns (pass
+            ``force_reload=True``). (default: no limit)
         progress (bool, optional): Progress bars while processing.
             (default: ``True``)
         force_reload (bool, optional): Process again even when processed
@@ -170,8 +174,13 @@ class JMEREDataset(InMemoryDataset):
         self.samples: List[Sample] = read_samples(
             os.path.join(self.processed_dir, f"{split}_samples.jsonl"),
             "jsonl")[0]
-        self.read_report = _load_report(
+        self.read_report, saved_max_words = _load_report(
             os.path.join(self.processed_dir, f"{split}_report.json"))
+        if saved_max_words != max_words:
+            warnings.warn(
+                f"the graphs in {self.processed_dir} were built with "
+                f"max_words={saved_max_words}, not {max_words}; pass "
+                f"force_reload=True to build them again", stacklevel=2)
 
     # ----------------------------------------------------------- file names
     @property
@@ -279,7 +288,8 @@ class JMEREDataset(InMemoryDataset):
             raise self._missing("train", "to fit the graph builder on")
 
         read = {split: read_samples(path, on_error=self.on_error,
-                                    max_words=self.max_words)
+                                    max_words=self.max_words,
+                                    on_too_long="skip")
                 for split, path in raw_files.items()}
         if not builder.fitted:
             builder.fit(read["train"][0], scene_graphs,
@@ -298,7 +308,8 @@ class JMEREDataset(InMemoryDataset):
             write_jsonl(samples, os.path.join(self.processed_dir,
                                               f"{split}_samples.jsonl"))
             _save_report(report, os.path.join(self.processed_dir,
-                                              f"{split}_report.json"))
+                                              f"{split}_report.json"),
+                         self.max_words)
 
     def _load_builder(self) -> GraphBuilder:
         given = self._given_builder
@@ -432,16 +443,21 @@ def _safe_load(path: PathLike):
                          f"force_reload=True to build it again") from None
 
 
-def _save_report(report: ReadReport, path: str) -> None:
+def _save_report(report: ReadReport, path: str,
+                 max_words: Optional[int]) -> None:
     state = asdict(report)
     state["skipped"] = dict(report.skipped)
     with open(path, "w", encoding="utf-8") as file:
-        json.dump({"summary": report.summary(), "report": state}, file,
-                  indent=1, ensure_ascii=False)
+        json.dump({"summary": report.summary(), "report": state,
+                   "max_words": max_words}, file, indent=1,
+                  ensure_ascii=False)
 
 
-def _load_report(path: str) -> ReadReport:
+def _load_report(path: str) -> Tuple[ReadReport, Optional[int]]:
+    """The saved report and the ``max_words`` it was read with (``None``
+    for files written before the limit was saved)."""
     with open(path, encoding="utf-8") as file:
-        state = json.load(file)["report"]
+        saved = json.load(file)
+    state = saved["report"]
     state["skipped"] = Counter(state["skipped"])
-    return ReadReport(**state)
+    return ReadReport(**state), saved.get("max_words")

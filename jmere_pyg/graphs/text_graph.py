@@ -15,7 +15,6 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
@@ -86,10 +85,12 @@ def dependency_distances(heads: Sequence[int],
                          max_distance: int = 10) -> Tensor:
     """Hops between every two words in the undirected dependency tree.
 
-    Breadth-first search from every word at once, as repeated boolean
-    products of the adjacency matrix (``max_distance`` products of
-    ``[n, n]`` matrices). Distances of ``max_distance`` or more, and words in
-    different trees (a parse with several roots), give ``max_distance``.
+    Breadth-first search from every word at once, cut at ``max_distance``:
+    each hop moves every search's frontier one arc (to the heads and the
+    dependents of its words), so a word's search costs ``O(max_distance *
+    n)`` and the whole matrix ``O(max_distance * n^2)``, the size of the
+    output times the clip. Distances of ``max_distance`` or more, and words
+    in different trees (a parse with several roots), give ``max_distance``.
 
     Args:
         heads (sequence of int): Head index of each of the ``n`` words, a
@@ -107,25 +108,28 @@ def dependency_distances(heads: Sequence[int],
     if max_distance < 1:
         raise ValueError(f"max_distance must be >= 1, got {max_distance}")
     n = len(heads)
-    adjacency = np.zeros((n, n), dtype=bool)
-    words = np.arange(n)
-    heads = np.asarray(heads, dtype=np.int64).reshape(n)
-    adjacency[words, heads] = True
-    adjacency[heads, words] = True
-    adjacency[words, words] = False
-    adjacency = adjacency.astype(np.int32)
+    heads = torch.as_tensor(list(heads), dtype=torch.long).reshape(n)
+    words = torch.arange(n)
+    is_arc = heads != words
+    dependents, governors = words[is_arc], heads[is_arc]
 
-    distances = np.full((n, n), max_distance, dtype=np.int64)
-    reached = np.eye(n, dtype=bool)
-    distances[reached] = 0
+    # Column s of every [n, n] matrix below belongs to the search from word
+    # s (the result is symmetric), so that a hop moves whole rows.
+    distances = torch.full((n, n), max_distance, dtype=torch.long)
+    distances.fill_diagonal_(0)
+    reached = torch.eye(n, dtype=torch.bool)
+    frontier = reached.to(torch.int32)
     for hops in range(1, max_distance):
-        grown = reached | ((reached.astype(np.int32) @ adjacency) > 0)
-        new = grown & ~reached
-        if not new.any():
+        grown = torch.zeros((n, n), dtype=torch.int32)
+        grown[dependents] = frontier[governors]  # down an arc
+        grown.index_add_(0, governors, frontier[dependents])  # up an arc
+        frontier = (grown > 0) & ~reached
+        if not frontier.any():
             break
-        distances[new] = hops
-        reached = grown
-    return torch.from_numpy(distances)
+        distances[frontier] = hops
+        reached |= frontier
+        frontier = frontier.to(torch.int32)
+    return distances
 
 
 def _load_pipeline(name: str):

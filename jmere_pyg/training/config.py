@@ -1,15 +1,17 @@
 """Training settings, read from experiment files (JSON or YAML) and flags."""
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
 from ..config_base import DictConfig
+from ..data.errors import deepest_nesting, load_json
 from ..models import EEGAConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 MIXED_PRECISION = ("no", "bf16")
 LR_SCHEDULES = ("plateau", "linear_warmup")
+#: Longest post (in words) that training and evaluation read.
+DEFAULT_MAX_WORDS = 128
 
 
 @dataclass
@@ -74,6 +76,10 @@ class TrainingConfig(DictConfig):
             bfloat16 where autocast allows, the transport solvers in float32,
             weights and optimiser in float32; meant for GPUs).
             (default: ``"no"``)
+        max_words (int, optional): train and val posts with more words are
+            left out, counted and reported (the word-pair graph of a post
+            grows with the square of its length); ``None`` keeps all.
+            MNRE's longest post has 32 words. (default: ``128``)
         model (EEGAConfig): the model's settings; in a file, a mapping of
             :class:`jmere_pyg.EEGAConfig` fields (the vocabulary sizes are
             filled in from the data). (default: ``EEGAConfig()``)
@@ -102,6 +108,7 @@ class TrainingConfig(DictConfig):
     images: Optional[str] = None
     detector: Optional[str] = None
     mixed_precision: str = "no"
+    max_words: Optional[int] = DEFAULT_MAX_WORDS
     model: EEGAConfig = field(default_factory=EEGAConfig)
 
     unknown_keys_message = "unknown training settings"
@@ -144,12 +151,23 @@ class TrainingConfig(DictConfig):
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":
         """Read a JSON or YAML experiment file."""
         path = Path(path)
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         if path.suffix in (".yaml", ".yml"):
             import yaml
-            values = yaml.safe_load(text)
+            try:
+                values = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                raise ValueError(f"{path}: invalid YAML: {error}") from None
+            except RecursionError:
+                depth, line = deepest_nesting(text)
+                raise ValueError(f"{path}: YAML nested {depth:,} levels deep "
+                                 f"at line {line}, deeper than can be read"
+                                 ) from None
         else:
-            values = json.loads(text)
+            try:
+                values = load_json(text)
+            except ValueError as error:
+                raise ValueError(f"{path}: {error}") from None
         if not isinstance(values, dict):
             raise ValueError(f"{path}: an experiment file holds one mapping of "
                              f"settings")

@@ -19,6 +19,8 @@ from ..datasets.images import image_paths
 from ..graphs import OBJECT
 from ..models import EEGA
 from ..vision import ExtractionResult, ExtractorConfig, SceneGraphExtractor
+from ..models.eega import WINDOW_WORDS
+from .config import DEFAULT_MAX_WORDS
 from .evaluation import evaluate, predict_graphs
 from .output_files import check_output, write_atomically
 
@@ -109,20 +111,24 @@ def evaluate_file(checkpoint: str, data: str, *,
                   scene_graphs: Optional[str] = None, batch_size: int = 32,
                   plot_dir: Optional[str] = None,
                   output: Optional[str] = None,
-                  overwrite: bool = False) -> Dict:
+                  overwrite: bool = False,
+                  max_words: Optional[int] = DEFAULT_MAX_WORDS) -> Dict:
     """Score the checkpoint on a data file (any format the readers accept).
 
     ``output``, if given, receives the metrics as JSON; it is checked before
     any work (:func:`~jmere_pyg.training.output_files.check_output`: not an
     input, not an existing file unless ``overwrite``, in a writable folder)
     and written atomically. Dropped or ignored input is reported as
-    :class:`~jmere_pyg.data.DataNotice` warnings.
+    :class:`~jmere_pyg.data.DataNotice` warnings. Posts longer than
+    ``max_words`` words (``None``: no limit) are left out and counted in the
+    metrics' ``read_report`` (reason ``too_long``).
     """
     if output is not None:
         check_output(output, [data, checkpoint, scene_graphs],
                      overwrite=overwrite)
     model = EEGA.from_pretrained(checkpoint)
-    samples, report = read_samples(data, data_format)
+    samples, report = read_samples(data, data_format, max_words=max_words,
+                                   on_too_long="skip")
     graph_map = _read_scene_graphs(scene_graphs)
     _notify(input_notices(model, samples, graph_map, report))
     images = count_scene_graph_matches(samples, graph_map)
@@ -168,7 +174,8 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
                      image: Optional[str] = None, images: Optional[str] = None,
                      detector: Optional[str] = None,
                      force_detector: bool = False, device: str = "cpu",
-                     plot_dir: Optional[str] = None) -> List[str]:
+                     plot_dir: Optional[str] = None,
+                     window_words: int = WINDOW_WORDS) -> List[str]:
     """Extract quintuples from ``text`` (tokenised by spaCy) or the samples
     of the file ``path``; return (and write to ``output``) JSON lines.
 
@@ -183,6 +190,10 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
     extracted from its text alone; its line says why (``image_error``) and
     a report on stderr counts it. ``plot_dir`` gets, per post with a scene
     graph, its image with boxes and predicates beside the quintuples.
+
+    Posts longer than ``window_words`` words are read in windows of whole
+    sentences (:meth:`EEGA.extract`): pairs across windows are not
+    extracted.
     """
     if output is not None:
         check_output(output, [path, checkpoint, scene_graphs, image, images],
@@ -225,7 +236,8 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
             _report_images(samples, result)
     _notify(input_notices(model, samples, graph_map, report))
     extracted = model.extract_with_confidence(
-        samples, batch_size=batch_size, scene_graphs=graph_map)
+        samples, batch_size=batch_size, scene_graphs=graph_map,
+        window_words=window_words)
     lines, records = [], []
     for sample, found in zip(samples, extracted):
         record = {"tokens": sample.tokens, "image_id": sample.image_id,

@@ -97,9 +97,22 @@ def load_splits(config: TrainingConfig):
         if config.detector is not None:
             extractor = extractor.replace(detector=config.detector)
         images = {"images": config.images, "extractor": extractor}
-    train_set = JMEREDataset(config.data_root, split="train", **images)
-    val_set = JMEREDataset(config.data_root, split="val", **images)
+    train_set = JMEREDataset(config.data_root, split="train",
+                             max_words=config.max_words, **images)
+    val_set = JMEREDataset(config.data_root, split="val",
+                           max_words=config.max_words, **images)
     return train_set, val_set
+
+
+def skip_notices(config: TrainingConfig, *datasets: JMEREDataset
+                 ) -> List[str]:
+    """One line per split that left posts out as longer than
+    ``config.max_words`` words."""
+    counts = [(dataset.split, dataset.read_report.skipped["too_long"])
+              for dataset in datasets]
+    return [f"{split}: left out {count:,} posts longer than "
+            f"max_words={config.max_words} words"
+            for split, count in counts if count]
 
 
 def build_optimizer(model: EEGA, config: TrainingConfig):
@@ -181,6 +194,9 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         dist.barrier()
     if not is_main:
         train_set, val_set = load_splits(config)
+    if is_main:
+        for notice in skip_notices(config, train_set, val_set):
+            tqdm.write(notice)
     train_graphs = list(train_set)
     if config.max_train_samples is not None:
         train_graphs = train_graphs[:config.max_train_samples]

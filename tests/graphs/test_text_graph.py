@@ -1,5 +1,6 @@
 from collections import deque
 
+import numpy as np
 import pytest
 import torch
 
@@ -38,6 +39,42 @@ def bfs_distances(heads, max_distance):
         for node, hops in seen.items():
             result[start][node] = min(hops, max_distance)
     return result
+
+
+def matrix_product_distances(heads, max_distance):
+    """The implementation before the breadth-first search: repeated boolean
+    products of the dense adjacency matrix (cubic in the words)."""
+    n = len(heads)
+    adjacency = np.zeros((n, n), dtype=bool)
+    words = np.arange(n)
+    heads = np.asarray(heads, dtype=np.int64).reshape(n)
+    adjacency[words, heads] = True
+    adjacency[heads, words] = True
+    adjacency[words, words] = False
+    adjacency = adjacency.astype(np.int32)
+    distances = np.full((n, n), max_distance, dtype=np.int64)
+    reached = np.eye(n, dtype=bool)
+    distances[reached] = 0
+    for hops in range(1, max_distance):
+        grown = reached | ((reached.astype(np.int32) @ adjacency) > 0)
+        new = grown & ~reached
+        if not new.any():
+            break
+        distances[new] = hops
+        reached = grown
+    return distances
+
+
+def random_forest(rng, n, num_roots):
+    """Heads of a random forest of ``num_roots`` trees over ``n`` words."""
+    order = rng.permutation(n)
+    heads = [0] * n
+    for rank, word in enumerate(order):
+        if rank < num_roots:
+            heads[word] = int(word)
+        else:
+            heads[word] = int(order[rng.integers(0, rank)])
+    return heads
 
 
 # ------------------------------------------------------------- distances
@@ -149,3 +186,30 @@ def test_pipeline_without_parser_is_refused():
 
     with pytest.raises(ValueError, match="dependency heads"):
         TextParser(spacy.blank("en")).parse(["Curry", "wins"])
+
+
+@pytest.mark.parametrize("max_distance", [1, 2, 3, 10])
+def test_distances_equal_the_matrix_product_reference_on_random_trees(
+        max_distance):
+    rng = np.random.default_rng(max_distance)
+    for case in range(40):
+        n = int(rng.integers(1, 60))
+        heads = random_forest(rng, n, int(rng.integers(1, min(n, 4) + 1)))
+        expected = matrix_product_distances(heads, max_distance)
+        assert np.array_equal(
+            dependency_distances(heads, max_distance).numpy(), expected), heads
+
+
+def test_distances_of_no_words_and_of_a_long_chain():
+    assert dependency_distances([], 10).shape == (0, 0)
+    heads = list(range(1, 400)) + [399]  # a 400-word chain
+    distances = dependency_distances(heads, 10)
+    assert np.array_equal(distances.numpy(),
+                          matrix_product_distances(heads, 10))
+    assert distances[0, 9].item() == 9 and distances[0, 10].item() == 10
+
+
+def test_distances_in_a_star_with_many_dependents():
+    heads = [0] * 300  # one root with 299 dependents
+    assert np.array_equal(dependency_distances(heads, 10).numpy(),
+                          matrix_product_distances(heads, 10))

@@ -1,0 +1,75 @@
+"""Extraction from long posts in windows, and from posts without words."""
+import pytest
+import torch
+
+from jmere_pyg.data import Entity, Quintuple, Sample
+from jmere_pyg.graphs import window_spans
+from jmere_pyg.models import eega
+
+from test_eega import WORDS, make_model, make_samples
+
+
+def fake_decode(grid):
+    """One quintuple per grid, placed by the logits (a random model decodes
+    to nothing, which would make any comparison vacuous): head and tail on
+    the two words with the largest diagonal logit of tag 1."""
+    if grid.size(0) < 2:
+        return []
+    head, tail = grid[..., 1].diagonal().argsort(descending=True)[:2].tolist()
+    return [Quintuple(Entity(head, head + 1, "per"),
+                      Entity(tail, tail + 1, "org"), "member_of")]
+
+
+@pytest.fixture
+def model(tiny_encoder_path, monkeypatch):
+    from jmere_pyg.graphs import GraphBuilder
+    builder = GraphBuilder().fit(make_samples())
+    monkeypatch.setattr(eega, "decode_grid", fake_decode)
+    return make_model(builder, tiny_encoder_path, use_image=False).eval()
+
+
+def shift(found, offset):
+    return [(Quintuple(Entity(q.head.start + offset, q.head.end + offset,
+                              q.head.type),
+                       Entity(q.tail.start + offset, q.tail.end + offset,
+                              q.tail.type), q.relation), c)
+            for q, c in found]
+
+
+def test_long_post_is_extracted_window_by_window(model):
+    tokens = (WORDS + ["."]) * 5  # 85 words, several sentences
+    post = Sample(tokens, image_id="x.jpg")
+    heads = model.graph_builder.parser.parse(tokens).heads
+    windows = window_spans(heads, 20)
+    assert len(windows) > 2
+    expected = []
+    for start, end in windows:
+        alone = model.extract_with_confidence([Sample(tokens[start:end])])[0]
+        expected.extend(shift(alone, start))
+    found = model.extract_with_confidence([post], batch_size=3,
+                                          window_words=20)[0]
+    assert [q for q, _ in found] == [q for q, _ in expected]
+    assert len(found) == len(windows)
+    torch.testing.assert_close([c for _, c in found],
+                               [c for _, c in expected])
+    # every quintuple lies within one window
+    for q, _ in found:
+        assert any(s <= min(q.head.start, q.tail.start)
+                   and max(q.head.end, q.tail.end) <= e for s, e in windows)
+
+
+def test_posts_within_the_limit_are_read_whole(model):
+    samples = make_samples()
+    assert model.extract(samples, window_words=16) == model.extract(
+        samples, window_words=1000)
+    assert model.extract(samples, window_words=4) != model.extract(samples)
+
+
+def test_a_post_without_words_gets_nothing_and_spares_its_batch(model):
+    samples = make_samples()
+    found = model.extract([Sample([])] + samples + [Sample([])])
+    assert found[0] == [] and found[-1] == []
+    assert found[1:-1] == model.extract(samples)
+    assert all(found[1:-1])
+    with pytest.raises(ValueError, match="window_words"):
+        model.extract(samples, window_words=0)
