@@ -3,7 +3,6 @@ the generator the paper uses) into :class:`~jmere_pyg.data.scene_graph.SceneGrap
 objects; our own JSON format is in :mod:`jmere_pyg.data.scene_graph`."""
 import json
 import os
-import pickle
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
@@ -13,6 +12,7 @@ import torch
 from .errors import (SceneGraphFormatError, box_problem, is_index, load_json,
                      score_problem)
 from .scene_graph import SceneGraph, SceneObject, SceneRelation, add_graph
+from .tensor_files import load_plain
 
 PathLike = Union[str, os.PathLike]
 
@@ -24,13 +24,7 @@ def _load_features(features: Any) -> Any:
     path = Path(features)
     # Nothing is unpickled: a feature file holds arrays of numbers only.
     if path.suffix == ".pt":
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as error:
-            raise ValueError(
-                f"{path}: refused, it holds more than tensors and plain "
-                f"values (feature files are never unpickled): "
-                f"{str(error).splitlines()[0]}") from None
+        return load_plain(path, "feature file")
     if path.suffix in (".npz", ".npy"):
         try:
             if path.suffix == ".npy":

@@ -23,7 +23,6 @@ graph builder is fitted on train only and shared by all splits.
 """
 import json
 import os
-import pickle
 import shutil
 import sys
 import warnings
@@ -39,6 +38,7 @@ from ..data.errors import ReadReport
 from ..data.readers import read_samples, write_jsonl
 from ..data.sample import Sample
 from ..data.scene_graph import read_scene_graphs, write_scene_graphs
+from ..data.tensor_files import load_plain
 from ..graphs.builder import FILE_NAME as BUILDER_FILE
 from ..graphs.builder import GraphBuilder
 from ..vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
@@ -47,6 +47,9 @@ from ..vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
 from .images import image_paths, object_feature_dim
 
 PathLike = Union[str, os.PathLike]
+
+#: How to get past a refused or damaged processed file.
+RELOAD_HINT = "; delete it or pass force_reload=True to build it again"
 
 SPLITS = ("train", "val", "test")
 #: Accepted raw file names of a split, ``{split}`` filled in.
@@ -165,7 +168,7 @@ class JMEREDataset(InMemoryDataset):
         # one with the safe loader first, so that none can run code.
         if not force_reload:
             for path in sorted(Path(root, "processed").glob("*.pt")):
-                _safe_load(path)
+                load_plain(path, "processed file", hint=RELOAD_HINT)
         super().__init__(str(root), transform, pre_transform, pre_filter,
                          log=log, force_reload=force_reload)
         self.load(os.path.join(self.processed_dir, f"{split}.pt"),
@@ -217,7 +220,7 @@ class JMEREDataset(InMemoryDataset):
             ValueError: naming ``path`` when it holds anything but tensors
                 and plain values, or not a collated list of graphs.
         """
-        saved = _safe_load(path)
+        saved = load_plain(path, "processed file", hint=RELOAD_HINT)
         if not (isinstance(saved, tuple) and len(saved) == 3
                 and isinstance(saved[0], dict)
                 and isinstance(saved[1], (dict, type(None)))
@@ -420,27 +423,6 @@ def link_mnre_files(root: PathLike, mnre_dir: PathLike,
 def _same_content(path1: Path, path2: Path) -> bool:
     return (path1.stat().st_size == path2.stat().st_size
             and path1.read_bytes() == path2.read_bytes())
-
-
-def _safe_load(path: PathLike):
-    """``torch.load(path, weights_only=True)``: tensors and plain values
-    only, nothing in the file is run.
-
-    Raises:
-        ValueError: naming the file, when it holds anything else or is
-            damaged.
-    """
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise ValueError(
-            f"{path}: refused, it holds more than tensors and plain values "
-            f"(processed files are never unpickled); delete it or pass "
-            f"force_reload=True: {str(error).splitlines()[0]}") from None
-    except (RuntimeError, EOFError) as error:
-        raise ValueError(f"{path}: damaged processed file ("
-                         f"{str(error).splitlines()[0]}); pass "
-                         f"force_reload=True to build it again") from None
 
 
 def _save_report(report: ReadReport, path: str,

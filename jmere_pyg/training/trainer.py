@@ -11,7 +11,6 @@ samples with objects fall between the processes.)
 """
 import json
 import os
-import pickle
 import random
 import shutil
 import time
@@ -28,6 +27,7 @@ from torch.utils.data import DistributedSampler
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
+from ..data.tensor_files import load_plain
 from ..datasets import JMEREDataset
 from ..graphs import PAIR, WORD
 from ..models import EEGA
@@ -508,16 +508,7 @@ def load_last_state(path: Path, model, optimizer, scheduler,
         ValueError: naming ``path`` when the file holds anything but tensors
             and plain values (nothing in it is run), or is damaged.
     """
-    try:
-        saved = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise ValueError(
-            f"{path}: refused, it holds more than tensors and plain values "
-            f"(a resume state is never unpickled): "
-            f"{str(error).splitlines()[0]}") from None
-    except (RuntimeError, EOFError) as error:
-        raise ValueError(f"{path}: not a readable resume state "
-                         f"({str(error).splitlines()[0]})") from None
+    saved = load_plain(path, "resume state", map_location=device)
     try:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
