@@ -68,11 +68,12 @@ def mean_std(values):
             statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def error_analysis(run_dir: Path, data_root: str):
+def error_analysis(run_dir: Path, config: TrainingConfig):
     """Sort every val false positive of a checkpoint into one cause, and
     count by relation the gold quintuples whose entity pair was not
     extracted at all (in either order)."""
-    dataset = JMEREDataset(data_root, split="val")
+    dataset = JMEREDataset(config.data_root, split="val",
+                           max_words=config.max_words)
     model = EEGA.from_pretrained(run_dir / "best")
     predictions, indices = predict_graphs(model, list(dataset))
     causes, missed = Counter(), Counter()
@@ -197,8 +198,8 @@ def main():
 
     if "eega" in rows:
         seed, metrics, run_dir, _ = rows["eega"][0]
-        causes, missed = error_analysis(run_dir, TrainingConfig.from_file(
-            args.config).data_root)
+        causes, missed = error_analysis(
+            run_dir, TrainingConfig.from_file(args.config))
         lines += [f"## Error analysis (eega, seed {seed}, val)", "",
                   f"False positives by cause "
                   f"({sum(causes.values())} in all):", "",

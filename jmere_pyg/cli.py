@@ -13,6 +13,12 @@ from .data.errors import DataNotice
 from .data.readers import FORMATS
 from .models.eega import WINDOW_WORDS
 from .training.config import DEFAULT_MAX_WORDS
+from .vision import DetectorLoadError
+
+#: Errors that mean bad input or setup, the user's to fix: printed as one
+#: line, no traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError,
+               DetectorLoadError)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -24,12 +30,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         with notices_on_stderr(args.command):
             return args.handler(args) or 0
-    except Exception as error:
-        from .vision import DetectorLoadError
-        if not isinstance(error, (ValueError, FileNotFoundError,
-                                  FileExistsError, DetectorLoadError)):
-            raise
-        # Bad input is the user's to fix: one clear line, no traceback.
+    except USER_ERRORS as error:
         print(f"jmere-pyg {args.command}: error: {error}", file=sys.stderr)
         return 1
 

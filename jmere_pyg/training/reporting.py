@@ -20,7 +20,8 @@ def print_examples(run_dir: Path, config: TrainingConfig, limit: int = 5,
     ``split`` with the run's best checkpoint."""
     if limit <= 0:
         return
-    dataset = JMEREDataset(config.data_root, split=split)
+    dataset = JMEREDataset(config.data_root, split=split,
+                           max_words=config.max_words)
     model = EEGA.from_pretrained(Path(run_dir) / "best")
     graphs = [dataset[i] for i in range(min(limit, len(dataset)))]
     predictions, indices = predict_graphs(model, graphs)
