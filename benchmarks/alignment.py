@@ -42,7 +42,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -53,6 +52,7 @@ from torch import Tensor
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ot  # noqa: E402
+from timing import timed_ms  # noqa: E402
 
 from jmere_pyg.alignment import (GraphAlignment,  # noqa: E402
                                  gromov_wasserstein_distance)
@@ -172,11 +172,6 @@ def sparse_vs_masked_dense(inputs: AlignmentInputs) -> Dict:
                 relative(object_grad, reference[2]))}
 
 
-def synchronize(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
 def sinkhorn_floor_ms(inputs: AlignmentInputs, device: str, repeats: int) -> float:
     """Median time of the entropic projections every batched method runs at
     these settings: one node-term Sinkhorn and ``GW_OUTER`` proximal steps,
@@ -189,16 +184,13 @@ def sinkhorn_floor_ms(inputs: AlignmentInputs, device: str, repeats: int) -> flo
         logits = -problem.node_cost() / REG
         object_mass = problem.layout.objects.uniform_mass(logits.dtype)
         word_mass = problem.layout.words.uniform_mass(logits.dtype)
-    samples = []
-    for _ in range(repeats + 1):
-        synchronize(device)
-        start = time.perf_counter()
+
+    def projections():
         for _ in range(1 + GW_OUTER):
             ot.batch.bregman_log_projection_batch(
                 logits, object_mass, word_mass, max_iter=GW_INNER, tol=0.0)
-        synchronize(device)
-        samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples[1:])
+    return statistics.median(timed_ms(projections, device, repeats,
+                                      warmup=1))
 
 
 def forward_backward(method: str, inputs: AlignmentInputs) -> None:
@@ -215,13 +207,7 @@ def time_method(method: str, inputs: AlignmentInputs, device: str,
              ("forward_backward", lambda: forward_backward(method, inputs)))
     row = {}
     for name, step in steps:
-        samples = []
-        for _ in range(repeats):
-            synchronize(device)
-            start = time.perf_counter()
-            step()
-            synchronize(device)
-            samples.append((time.perf_counter() - start) * 1e3)
+        samples = timed_ms(step, device, repeats)
         row[f"{name}_ms"] = statistics.median(samples)
         row[f"{name}_min_ms"] = min(samples)
     return dict(row, value=loss.item(), marginal_error=error())

@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -42,6 +42,7 @@ from torch_geometric.data import Batch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alignment_share import scene  # noqa: E402
+from timing import synchronize, timed_ms  # noqa: E402
 from jmere_pyg import EEGA, EEGAConfig, Sample  # noqa: E402
 from jmere_pyg.alignment import GraphAlignment  # noqa: E402
 from jmere_pyg.data import read_samples  # noqa: E402
@@ -119,26 +120,6 @@ def build_model(data: Path, device: torch.device,
                 encoder=encoder).to(device)
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(device: torch.device, step: Callable[[], None], warmup: int,
-          repeats: int) -> List[float]:
-    """Milliseconds of ``repeats`` calls of ``step`` after ``warmup``."""
-    for _ in range(warmup):
-        step()
-    samples = []
-    for _ in range(repeats):
-        synchronize(device)
-        started = time.perf_counter()
-        step()
-        synchronize(device)
-        samples.append((time.perf_counter() - started) * 1e3)
-    return samples
-
-
 def time_training(model: EEGA, batches: List[Batch], args,
                   device: torch.device) -> List[Dict]:
     config = TrainingConfig(mixed_precision=args.mixed_precision)
@@ -164,7 +145,7 @@ def time_training(model: EEGA, batches: List[Batch], args,
 
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        samples = timed(device, step, args.warmup, args.steps)
+        samples = timed_ms(step, device, args.steps, warmup=args.warmup)
         median = statistics.median(samples)
         rows.append({
             "variant": name, "median_ms": round(median, 2),
