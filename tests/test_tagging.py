@@ -3,8 +3,11 @@ import torch
 
 from jmere_pyg.data.readers import read_samples
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
-from jmere_pyg.labels import NUM_TAGS, TAG_TO_ID
-from jmere_pyg.tagging import (decode_batch, decode_grid, encode_grid,
+import itertools
+
+from jmere_pyg.labels import ENTITY_TAG_IDS, NUM_TAGS, TAG_TO_ID
+from jmere_pyg.tagging import (ENTITY_DECODINGS, decode_batch, decode_grid,
+                               encode_grid, segment_entities,
                                tagging_recovery)
 
 PER_A = Entity(0, 2, "per")
@@ -45,15 +48,80 @@ def test_encode_cells():
 def test_round_trip_keeps_direction(quintuples):
     grid = encode_grid(8, quintuples)
     assert decode_grid(grid) == sorted(quintuples)
-    assert decode_grid(one_hot_logits(grid)) == sorted(quintuples)
+    for entity_decoding in ENTITY_DECODINGS:
+        assert decode_grid(one_hot_logits(grid),
+                           entity_decoding=entity_decoding) == sorted(
+                               quintuples)
 
 
-def test_adjacent_entities_of_one_type_stay_apart():
+@pytest.mark.parametrize("entity_decoding", ENTITY_DECODINGS)
+def test_adjacent_entities_of_one_type_stay_apart(entity_decoding):
     left, right = Entity(1, 3, "per"), Entity(3, 4, "per")
-    related = [Quintuple(left, right, "couple")]
-    assert decode_grid(encode_grid(5, related)) == related
-    reverse = [Quintuple(right, left, "couple")]
-    assert decode_grid(encode_grid(5, reverse)) == reverse
+    for related in ([Quintuple(left, right, "couple")],
+                    [Quintuple(right, left, "couple")]):
+        grid = encode_grid(5, related)
+        assert decode_grid(grid) == related
+        assert decode_grid(one_hot_logits(grid),
+                           entity_decoding=entity_decoding) == related
+
+
+def _best_segmentation_score(log_probabilities):
+    """Brute force over every set of disjoint spans: the highest total of
+    the spans' best log-likelihood ratios (the reference of
+    segment_entities)."""
+    n = log_probabilities.size(0)
+    ratio = (log_probabilities[..., list(ENTITY_TAG_IDS)]
+             - log_probabilities[..., :1])
+
+    def score(begin, end):
+        cells = [ratio[i, j] for i in range(begin, end)
+                 for j in range(i, end)]
+        return float(torch.stack(cells).sum(0).max())
+
+    spans = [(b, e) for b in range(n) for e in range(b + 1, n + 1)]
+    best = 0.0
+    for size in range(1, n + 1):
+        for chosen in itertools.combinations(spans, size):
+            ends = sorted(chosen)
+            if all(x[1] <= y[0] for x, y in zip(ends, ends[1:])):
+                best = max(best, sum(score(*span) for span in chosen))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_segment_entities_finds_the_best_segmentation(seed):
+    generator = torch.Generator().manual_seed(seed)
+    n = 5
+    logits = torch.randn(n, n, NUM_TAGS, generator=generator) * 2
+    logits[..., list(ENTITY_TAG_IDS)] += 1.5  # make entities worth taking
+    log_probabilities = logits.log_softmax(-1)
+    entities = segment_entities(log_probabilities)
+    ratio = (log_probabilities[..., list(ENTITY_TAG_IDS)]
+             - log_probabilities[..., :1])
+    total = 0.0
+    for entity in entities:
+        t = ENTITY_TAG_IDS.index(TAG_TO_ID[entity.type])
+        cells = ratio[entity.start:entity.end, entity.start:entity.end, t]
+        assert float(cells.triu().sum()) > 0
+        total += float(cells.triu().sum())
+    assert all(a.end <= b.start for a, b in zip(entities, entities[1:]))
+    assert total == pytest.approx(_best_segmentation_score(log_probabilities),
+                                  abs=1e-4)
+
+
+def test_segment_keeps_an_entity_that_one_cell_would_cut():
+    head, tail = Entity(0, 3, "per"), Entity(4, 5, "org")
+    gold = [Quintuple(head, tail, "member_of")]
+    logits = one_hot_logits(encode_grid(6, gold))
+    logits[1, 1] = 0.0
+    logits[1, 1, TAG_TO_ID["none"]] = 1.0  # one unsure diagonal cell
+    assert decode_grid(logits, entity_decoding="diagonal") != gold
+    assert decode_grid(logits) == gold
+
+
+def test_decode_rejects_an_unknown_entity_decoding():
+    with pytest.raises(ValueError, match="entity_decoding"):
+        decode_grid(torch.zeros(2, 2, NUM_TAGS), entity_decoding="greedy")
 
 
 def test_nested_spans_keep_one_entity_without_spurious_output():

@@ -6,6 +6,7 @@ from typing import Optional, Union
 
 from ..config_base import DictConfig
 from ..data.errors import load_json
+from ..tagging import ENTITY_DECODINGS
 
 ALIGNMENT_MODES = ("sparse", "dense")
 #: Version of the saved ``config.json`` layout; :meth:`EEGAConfig.load`
@@ -60,6 +61,12 @@ class EEGAConfig(DictConfig):
             GW. (default: ``5``)
         gw_inner_iterations (int): Sinkhorn iterations inside each GW step.
             (default: ``20``)
+        entity_decoding (str): how entities are read from the word-pair
+            logits, ``"segment"`` (the most likely segmentation, read from
+            every cell of a span) or ``"diagonal"`` (runs of argmax diagonal
+            cells); see :mod:`jmere_pyg.tagging`. ``"segment"`` measured
+            +1.1 to +1.9 val strict F1 on three trained models.
+            (default: ``"segment"``)
         compile_alignment (bool): run the alignment's Sinkhorn iterations
             under ``torch.compile`` on CUDA (no effect on CPU).
             (default: ``False``)
@@ -105,6 +112,7 @@ class EEGAConfig(DictConfig):
     sinkhorn_iterations: int = 20
     gw_outer_iterations: int = 5
     gw_inner_iterations: int = 20
+    entity_decoding: str = "segment"
     compile_alignment: bool = False
     use_image: bool = True
     use_alignment: bool = True
@@ -126,6 +134,10 @@ class EEGAConfig(DictConfig):
         if self.alignment_mode not in ALIGNMENT_MODES:
             raise ValueError(f"alignment_mode must be one of {ALIGNMENT_MODES}, "
                              f"got {self.alignment_mode!r}")
+        if self.entity_decoding not in ENTITY_DECODINGS:
+            raise ValueError(f"entity_decoding must be one of "
+                             f"{ENTITY_DECODINGS}, got "
+                             f"{self.entity_decoding!r}")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
 

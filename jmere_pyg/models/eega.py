@@ -255,7 +255,8 @@ class EEGA(nn.Module):
 
     def decode(self, batch: Batch, logits: Tensor) -> List[List[Quintuple]]:
         """Quintuples of every sample of ``batch`` from its pair logits."""
-        return [decode_grid(grid) for grid in self.sample_grids(batch, logits)]
+        return [decode_grid(grid, entity_decoding=self.config.entity_decoding)
+                for grid in self.sample_grids(batch, logits)]
 
     @torch.no_grad()
     def extract_with_confidence(
@@ -293,7 +294,8 @@ class EEGA(nn.Module):
                      float(probabilities[q.head.start:q.head.end,
                                          q.tail.start:q.tail.end,
                                          TAG_TO_ID[q.relation]].mean()))
-                    for q in decode_grid(grid))
+                    for q in decode_grid(
+                        grid, entity_decoding=self.config.entity_decoding))
         self.train(was_training)
         return results
 

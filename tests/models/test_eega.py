@@ -208,3 +208,29 @@ def test_cuda_matches_cpu(builder, tiny_encoder_path):
         cpu = model(batch).logits
         gpu = model.to("cuda")(batch.to("cuda")).logits.cpu()
     torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("entity_decoding", ["segment", "diagonal"])
+def test_decoding_follows_the_configured_entity_decoding(
+        builder, tiny_encoder_path, entity_decoding, monkeypatch):
+    from jmere_pyg.models import eega
+    used, original = [], eega.decode_grid
+
+    def recording_decode(grid, **kwargs):
+        used.append(kwargs.get("entity_decoding"))
+        return original(grid, **kwargs)
+
+    monkeypatch.setattr(eega, "decode_grid", recording_decode)
+    model = make_model(builder, tiny_encoder_path,
+                       entity_decoding=entity_decoding).eval()
+    samples = make_samples()
+    batch = Batch.from_data_list(graphs(builder, samples))
+    with torch.no_grad():
+        model.decode(batch, model(batch).logits)
+    model.extract_with_confidence(samples)
+    assert used and set(used) == {entity_decoding}
+
+
+def test_config_rejects_an_unknown_entity_decoding():
+    with pytest.raises(ValueError, match="entity_decoding"):
+        EEGAConfig(entity_decoding="greedy")
