@@ -163,7 +163,9 @@ def main():
                   f"{metrics['paper']['f1']:.4f}, MNER F1 "
                   f"{metrics['mner']['f1']:.4f}", flush=True)
 
-    lines = ["# Val quality of EEGA (text only, offline MiniLM encoder)", "",
+    encoder = TrainingConfig.from_file(args.config).model.encoder
+    lines = [f"# Val quality of EEGA (text only, encoder "
+             f"{encoder or 'offline MiniLM-L6'})", "",
              f"Command: `python {' '.join(sys.argv)}`"
              + (" (the runs were trained by the same command without "
                 "`--report-only`)" if args.report_only else ""), "",
