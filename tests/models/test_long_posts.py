@@ -9,7 +9,7 @@ from jmere_pyg.models import eega
 from test_eega import WORDS, make_model, make_samples
 
 
-def fake_decode(grid):
+def fake_decode(grid, **options):
     """One quintuple per grid, placed by the logits (a random model decodes
     to nothing, which would make any comparison vacuous): head and tail on
     the two words with the largest diagonal logit of tag 1."""
