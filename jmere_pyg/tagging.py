@@ -28,7 +28,7 @@ Entities are found in one of two ways (:data:`ENTITY_DECODINGS`):
   most likely to carry their type rather than ``none``, read from every
   cell of each span (:func:`segment_entities`). One uncertain diagonal or
   chain cell no longer cuts or drops an entity: on the val split it gave
-  +1.1 to +1.9 strict F1 over ``"diagonal"`` for each of three trained
+  +0.3 to +1.9 strict F1 over ``"diagonal"`` for each of five trained
   models (``benchmarks/decoding.py``).
 
 Precedence for colliding cells
