@@ -17,15 +17,13 @@ import os
 import platform
 import statistics
 import sys
-from collections import Counter
 from pathlib import Path
 
 import torch
 
-from jmere_pyg import EEGA, JMEREDataset
-from jmere_pyg.labels import RELATIONS
-from jmere_pyg.metrics import strict_key
-from jmere_pyg.training import TrainingConfig, predict_graphs, train
+from error_analysis import analyse_checkpoint, report_lines
+from jmere_pyg import JMEREDataset
+from jmere_pyg.training import TrainingConfig, train
 
 VARIANTS = {
     "eega": {},
@@ -47,8 +45,10 @@ def run_variant(name, seed, args):
         train(TrainingConfig.from_dict(config), progress=False)
     # Training and val time of every epoch, from the run's own log.
     with open(run_dir / "log.jsonl") as log:
-        seconds = sum(json.loads(line)["seconds"] for line in log)
-    return json.loads(metrics_path.read_text()), run_dir, seconds
+        epochs = [json.loads(line) for line in log]
+    return (json.loads(metrics_path.read_text()), run_dir,
+            {"epochs": len(epochs),
+             "seconds": round(sum(e["seconds"] for e in epochs))})
 
 
 def cpu_name() -> str:
@@ -66,71 +66,6 @@ def cpu_name() -> str:
 def mean_std(values):
     return (statistics.mean(values),
             statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
-def error_analysis(run_dir: Path, config: TrainingConfig):
-    """Sort every val false positive of a checkpoint into one cause, and
-    count by relation the gold quintuples whose entity pair was not
-    extracted at all (in either order)."""
-    dataset = JMEREDataset(config.data_root, split="val",
-                           max_words=config.max_words)
-    model = EEGA.from_pretrained(run_dir / "best")
-    predictions, indices = predict_graphs(model, list(dataset))
-    causes, missed = Counter(), Counter()
-    for found, index in zip(predictions, indices):
-        # Right and wrong as the strict metric counts them.
-        gold = {strict_key(q): q for q in dataset.samples[index].quintuples}
-        found = {strict_key(q): q for q in found}
-        for key, q in found.items():
-            if key not in gold:
-                causes[classify(q, gold.values())] += 1
-        for key, q in gold.items():
-            if key not in found and not any(
-                    same_pair_any_way(q, p) for p in found.values()):
-                missed[q.relation] += 1
-    return causes, missed
-
-
-def same_pair_any_way(a, b):
-    spans = lambda q: {(q.head.start, q.head.end), (q.tail.start, q.tail.end)}
-    return spans(a) == spans(b)
-
-
-def classify(q, gold):
-    """The cause of a false positive ``q`` against the gold set."""
-    span = lambda e: (e.start, e.end)
-    for g in gold:
-        if (span(q.head), span(q.tail)) == (span(g.head), span(g.tail)):
-            if (q.head.type, q.tail.type) != (g.head.type, g.tail.type):
-                return "entity type"
-            return "relation"
-        if (span(q.head), span(q.tail)) == (span(g.tail), span(g.head)):
-            if (q.head.type, q.tail.type) != (g.tail.type, g.head.type):
-                return "entity type"
-            if q.relation == g.relation:
-                return "direction"
-            return "relation"
-    gold_spans = {span(e) for g in gold for e in (g.head, g.tail)}
-    causes = [span_error(span(e), gold_spans) for e in (q.head, q.tail)
-              if span(e) not in gold_spans]
-    if not causes:
-        return "spurious pair (both entities gold)"
-    # An entity that touches no gold entity says more than a boundary slip.
-    return "spurious entity" if "spurious entity" in causes else causes[0]
-
-
-def span_error(predicted, gold_spans):
-    """How a predicted span that is not a gold entity relates to them."""
-    s, e = predicted
-    overlapping = [(a, b) for a, b in gold_spans if max(a, s) < min(b, e)]
-    if not overlapping:
-        return "spurious entity"
-    a, b = overlapping[0]
-    if a <= s and e <= b:
-        return "entity boundary: span inside a gold entity"
-    if s <= a and b <= e:
-        return "entity boundary: span covers a gold entity"
-    return "entity boundary: span crosses a gold entity"
 
 
 def main():
@@ -153,11 +88,11 @@ def main():
     # variant on the seeds it finished.
     for seed in args.seeds:
         for name in args.variants:
-            metrics, run_dir, seconds = run_variant(name, seed, args)
+            metrics, run_dir, timing = run_variant(name, seed, args)
             if metrics is None:
                 missing.append(f"{name} seed {seed}")
                 continue
-            rows[name].append((seed, metrics, run_dir, seconds))
+            rows[name].append((seed, metrics, run_dir, timing))
             print(f"{name} seed {seed}: val strict F1 "
                   f"{metrics['strict']['f1']:.4f}, paper F1 "
                   f"{metrics['paper']['f1']:.4f}, MNER F1 "
@@ -194,38 +129,35 @@ def main():
     if missing:
         lines += ["", "Not run (the benchmark was stopped before them): "
                   + ", ".join(missing) + "."]
-    lines += ["", "Time of the epochs, training and val (s): " + ", ".join(
-        f"{name} seed {seed}: {seconds:.0f}" for name, runs in rows.items()
-        for seed, _, _, seconds in runs), ""]
+    lines += ["", "Every run: the epoch chosen on val strict F1, the epochs "
+              "trained before early stopping, and their time (training and "
+              "val, from the run's log).", "",
+              "| variant | seed | best epoch | epochs | seconds | strict F1 "
+              "| paper F1 | MNER F1 |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {seed} | {m['best_epoch']} | {t['epochs']} | "
+              f"{t['seconds']} | " + " | ".join(
+                  f"{100 * m[p]['f1']:.2f}" for p in PROTOCOLS) + " |"
+              for name, runs in rows.items() for seed, m, _, t in runs]
+    lines.append("")
 
     if "eega" in rows:
-        seed, metrics, run_dir, _ = rows["eega"][0]
-        causes, missed = error_analysis(
-            run_dir, TrainingConfig.from_file(args.config))
-        lines += [f"## Error analysis (eega, seed {seed}, val)", "",
-                  f"False positives by cause "
-                  f"({sum(causes.values())} in all):", "",
-                  "| cause | count |", "|---|---|"]
-        lines += [f"| {c} | {n} |" for c, n in causes.most_common()]
-        lines += ["", f"Per relation (strict), and the gold quintuples "
-                  f"whose entity pair was not extracted at all "
-                  f"({sum(missed.values())} in all):", "",
-                  "| relation | support | P | R | F1 | pairs missed |",
-                  "|---|---|---|---|---|---|"]
-        per_relation = metrics["per_relation"]
-        for relation in RELATIONS:
-            r = per_relation[relation]
-            if r["support"]:
-                lines.append(
-                    f"| {relation} | {r['support']} | {r['precision']:.2f} | "
-                    f"{r['recall']:.2f} | {r['f1']:.2f} | "
-                    f"{missed[relation]} |")
+        seed, _, run_dir, _ = rows["eega"][0]
+        config = TrainingConfig.from_file(args.config)
+        metrics, analysis = analyse_checkpoint(
+            run_dir / "best", JMEREDataset(config.data_root, split="val",
+                                           max_words=config.max_words))
+        lines += report_lines(f"Error analysis (eega, seed {seed}, val)",
+                              metrics, analysis)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {name: {k: {"mean": m, "std": s} for k, (m, s) in v.items()}
-             for name, v in summary.items()}, indent=2))
+        Path(args.json).write_text(json.dumps({name: {
+            "seeds": [seed for seed, *_ in rows[name]],
+            "runs": [{"seed": seed, "best_epoch": m["best_epoch"], **t,
+                      **{f"{p}_f1": 100 * m[p]["f1"] for p in PROTOCOLS}}
+                     for seed, m, _, t in rows[name]],
+            **{k: {"mean": m, "std": s} for k, (m, s) in v.items()}}
+            for name, v in summary.items()}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
