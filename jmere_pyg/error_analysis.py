@@ -17,7 +17,7 @@ counts right and wrong, so the numbers add up to its false positives:
 """
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence, Set, Tuple
+from typing import Dict, Iterable, Sequence, Set, Tuple
 
 from .data.sample import Entity, Quintuple
 from .metrics import strict_key
@@ -46,6 +46,11 @@ class ErrorAnalysis:
     """
     false_positives: Counter = field(default_factory=Counter)
     missed_pairs: Counter = field(default_factory=Counter)
+
+    def to_dict(self) -> Dict[str, Dict[str, int]]:
+        """Both counters as plain dicts, most frequent first (for JSON)."""
+        return {"false_positives": dict(self.false_positives.most_common()),
+                "missed_pairs": dict(self.missed_pairs.most_common())}
 
 
 def error_analysis(predictions: Iterable[Sequence[Quintuple]],

@@ -57,6 +57,10 @@ def test_evaluate_writes_all_protocols(checkpoint, tmp_path, capsys):
     metrics = json.loads(out.read_text())
     for protocol in ("strict", "paper", "mner", "triple", "per_relation"):
         assert protocol in metrics
+    # Every strict false positive has a cause; a miss is a missed pair or not.
+    errors = metrics["errors"]
+    assert sum(errors["false_positives"].values()) == metrics["strict"]["fp"]
+    assert sum(errors["missed_pairs"].values()) <= metrics["strict"]["fn"]
     assert json.loads(capsys.readouterr().out)["strict"] == metrics["strict"]
 
 

@@ -49,6 +49,8 @@ def test_counts_match_the_strict_metric():
     # (C, B) is a missed pair. Sample 1 paired (B, C), the reverse of a gold
     # pair: not missed as a pair. Sample 2 missed both pairs.
     assert analysis.missed_pairs == {"contain": 2, "member_of": 2}
+    assert analysis.to_dict()["missed_pairs"] == {"contain": 2,
+                                                  "member_of": 2}
 
 
 def test_symmetric_relations_count_once_in_either_order():

@@ -16,6 +16,7 @@ from ..data.scene_graph import (SceneGraph, image_key, lookup_scene_graph,
                                 read_scene_graphs)
 from ..data.tokenize import default_tokenizer
 from ..datasets.images import image_paths
+from ..error_analysis import error_analysis
 from ..graphs import OBJECT
 from ..models import EEGA
 from ..vision import ExtractionResult, ExtractorConfig, SceneGraphExtractor
@@ -121,7 +122,9 @@ def evaluate_file(checkpoint: str, data: str, *,
     and written atomically. Dropped or ignored input is reported as
     :class:`~jmere_pyg.data.DataNotice` warnings. Posts longer than
     ``max_words`` words (``None``: no limit) are left out and counted in the
-    metrics' ``read_report`` (reason ``too_long``).
+    metrics' ``read_report`` (reason ``too_long``). ``errors`` sorts the
+    strict false positives by cause and counts the missed gold entity pairs
+    by relation (:func:`~jmere_pyg.error_analysis.error_analysis`).
     """
     if output is not None:
         check_output(output, [data, checkpoint, scene_graphs],
@@ -133,10 +136,14 @@ def evaluate_file(checkpoint: str, data: str, *,
     _notify(input_notices(model, samples, graph_map, report))
     images = count_scene_graph_matches(samples, graph_map)
     graphs = model.graph_builder.build_many(samples, scene_graphs=graph_map)
-    predictions, _ = predict_graphs(model, graphs, batch_size, progress=True)
+    predictions, indices = predict_graphs(model, graphs, batch_size,
+                                          progress=True)
     metrics = evaluate(model, graphs, samples, predictions=predictions)
+    errors = error_analysis(predictions,
+                            [samples[i].quintuples for i in indices])
     metrics = {"data": str(data), "checkpoint": str(checkpoint),
-               "read_report": report.summary(), "images": images, **metrics}
+               "read_report": report.summary(), "images": images, **metrics,
+               "errors": errors.to_dict()}
     if plot_dir is not None:
         from .plots import plot_per_relation, plot_transport_plan
         Path(plot_dir).mkdir(parents=True, exist_ok=True)
