@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from jmere_pyg import EEGA, JMEREDataset
-from jmere_pyg.error_analysis import ErrorAnalysis, error_analysis
+from jmere_pyg.error_analysis import (MISSED_PAIR_KINDS, ErrorAnalysis,
+                                      error_analysis)
 from jmere_pyg.labels import RELATIONS
 from jmere_pyg.training import evaluate, predict_graphs
 
@@ -37,6 +38,7 @@ def report_lines(title: str, metrics: Dict, analysis: ErrorAnalysis
     """Markdown: the false positives by cause, then per relation its strict
     P/R/F1 and missed pairs."""
     causes, missed = analysis.false_positives, analysis.missed_pairs
+    kinds = analysis.missed_pair_kinds
     lines = [f"## {title}", "",
              f"False positives by cause ({sum(causes.values())} in all):", "",
              "| cause | count |", "|---|---|"]
@@ -52,6 +54,10 @@ def report_lines(title: str, metrics: Dict, analysis: ErrorAnalysis
             lines.append(f"| {relation} | {r['support']} | "
                          f"{r['precision']:.2f} | {r['recall']:.2f} | "
                          f"{r['f1']:.2f} | {missed[relation]} |")
+    lines += ["", "The missed pairs by how many of their two entities occur "
+              "in a predicted quintuple of the post:", "",
+              "| missed pair | count |", "|---|---|"]
+    lines += [f"| {kind} | {kinds[kind]} |" for kind in MISSED_PAIR_KINDS]
     return lines
 
 

@@ -12,8 +12,10 @@ counts right and wrong, so the numbers add up to its false positives:
   both spans are gold entities that no gold quintuple pairs
   (``spurious pair``);
 * a gold quintuple that is missed and whose two spans no prediction pairs,
-  in either order, is a *missed pair*: the model found at most one of its
-  entities or never related the two. These are counted by relation.
+  in either order, is a *missed pair*. These are counted by relation, and
+  by how many of the pair's two spans occur in some predicted quintuple of
+  the sample (:data:`MISSED_PAIR_KINDS`): a model that finds both entities
+  but never relates them needs another fix than one that misses an entity.
 """
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from typing import Dict, Iterable, Sequence, Set, Tuple
 from .data.sample import Entity, Quintuple
 from .metrics import strict_key
 
-__all__ = ["CAUSES", "ErrorAnalysis", "error_analysis",
+__all__ = ["CAUSES", "MISSED_PAIR_KINDS", "ErrorAnalysis", "error_analysis",
            "false_positive_cause"]
 
 #: Every cause :func:`false_positive_cause` can return.
@@ -31,6 +33,10 @@ CAUSES = ("entity type", "relation", "direction",
           "entity boundary: span covers a gold entity",
           "entity boundary: span crosses a gold entity",
           "spurious entity", "spurious pair (both entities gold)")
+
+#: How many spans of a missed pair occur in the sample's predictions.
+MISSED_PAIR_KINDS = ("no entity predicted", "one entity predicted",
+                     "both entities predicted")
 
 Span = Tuple[int, int]
 
@@ -43,14 +49,18 @@ class ErrorAnalysis:
         false_positives: cause -> number of strict false positives.
         missed_pairs: relation -> number of missed gold quintuples whose
             entity pair was not predicted at all.
+        missed_pair_kinds: the same quintuples by
+            :data:`MISSED_PAIR_KINDS`.
     """
     false_positives: Counter = field(default_factory=Counter)
     missed_pairs: Counter = field(default_factory=Counter)
+    missed_pair_kinds: Counter = field(default_factory=Counter)
 
     def to_dict(self) -> Dict[str, Dict[str, int]]:
-        """Both counters as plain dicts, most frequent first (for JSON)."""
-        return {"false_positives": dict(self.false_positives.most_common()),
-                "missed_pairs": dict(self.missed_pairs.most_common())}
+        """The counters as plain dicts, most frequent first (for JSON)."""
+        return {name: dict(getattr(self, name).most_common())
+                for name in ("false_positives", "missed_pairs",
+                             "missed_pair_kinds")}
 
 
 def error_analysis(predictions: Iterable[Sequence[Quintuple]],
@@ -66,9 +76,14 @@ def error_analysis(predictions: Iterable[Sequence[Quintuple]],
                 result.false_positives[
                     false_positive_cause(q, gold.values())] += 1
         found_pairs = {_pair(q) for q in predicted.values()}
+        found_spans = {e.span for q in predicted.values()
+                       for e in (q.head, q.tail)}
         for key, q in gold.items():
             if key not in predicted and _pair(q) not in found_pairs:
                 result.missed_pairs[q.relation] += 1
+                found = (q.head.span in found_spans) + (
+                    q.tail.span in found_spans)
+                result.missed_pair_kinds[MISSED_PAIR_KINDS[found]] += 1
     return result
 
 

@@ -45,12 +45,24 @@ def test_counts_match_the_strict_metric():
     assert sum(analysis.false_positives.values()) == strict["fp"] == 3
     assert analysis.false_positives == {"relation": 1, "spurious entity": 1,
                                         "direction": 1}
-    # Sample 0 found both gold pairs' entities but paired only (A, B):
-    # (C, B) is a missed pair. Sample 1 paired (B, C), the reverse of a gold
-    # pair: not missed as a pair. Sample 2 missed both pairs.
+    # Sample 0 finds (A, B) and misses the pair (C, B). Sample 1 pairs
+    # (B, C), the reverse of a gold pair, so only (A, B) is a missed pair.
+    # Sample 2 misses both pairs.
     assert analysis.missed_pairs == {"contain": 2, "member_of": 2}
     assert analysis.to_dict()["missed_pairs"] == {"contain": 2,
                                                   "member_of": 2}
+    # B is predicted in samples 0 (with A) and 1 (with C), which miss
+    # (C, B) and (A, B) as pairs; sample 2 predicts nothing.
+    assert analysis.missed_pair_kinds == {"one entity predicted": 2,
+                                          "no entity predicted": 2}
+
+
+def test_a_pair_of_predicted_entities_never_related():
+    predicted = [[Quintuple(A, Entity(9, 10, ORG), "member_of"),
+                  Quintuple(C, Entity(9, 10, ORG), "contain")]]
+    gold = [[Quintuple(A, C, "place_of_residence")]]
+    analysis = error_analysis(predicted, gold)
+    assert analysis.missed_pair_kinds == {"both entities predicted": 1}
 
 
 def test_symmetric_relations_count_once_in_either_order():
