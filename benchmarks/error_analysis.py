@@ -3,38 +3,75 @@
     python benchmarks/error_analysis.py runs/eega_mpnet/best \\
         --data-root data/jmere --out benchmarks/results/error_analysis.md
 
-Decodes the val split once, sorts every strict false positive into one
-cause, and counts by relation the gold quintuples whose entity pair was
-never extracted (:mod:`jmere_pyg.error_analysis`). ``quality.py`` writes the
-same tables for the first seed of its ``eega`` variant.
+Runs the model once over the split, sorts every strict false positive into
+one cause, and counts by relation the gold quintuples whose entity pair was
+never extracted (:mod:`jmere_pyg.error_analysis`). It also reads the
+entities of the grid before any relation is decoded (the most likely
+segmentation, :func:`jmere_pyg.tagging.segment_entities`), to tell a gold
+entity the model does not find from one it finds and never relates.
+``quality.py`` writes the same tables for the first seed of its ``eega``
+variant.
 """
 import argparse
 import sys
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from torch import Tensor
+
+from decoding import val_grids
 from jmere_pyg import EEGA, JMEREDataset
+from jmere_pyg.data import Quintuple
 from jmere_pyg.error_analysis import (MISSED_PAIR_KINDS, ErrorAnalysis,
                                       error_analysis)
 from jmere_pyg.labels import RELATIONS
-from jmere_pyg.training import evaluate, predict_graphs
+from jmere_pyg.metrics import quintuple_metrics
+from jmere_pyg.tagging import decode_grid, segment_entities
 
 
 def analyse_checkpoint(checkpoint, dataset: JMEREDataset,
-                       batch_size: int = 32) -> Tuple[Dict, ErrorAnalysis]:
-    """The metrics of one checkpoint on ``dataset`` and its errors."""
+                       batch_size: int = 32
+                       ) -> Tuple[Dict, ErrorAnalysis, Dict[str, int]]:
+    """The metrics of one checkpoint on ``dataset``, its errors and its
+    entity counts (:func:`entity_counts`)."""
     model = EEGA.from_pretrained(checkpoint)
     graphs = list(dataset)
-    predictions, indices = predict_graphs(model, graphs, batch_size)
-    metrics = evaluate(model, graphs, dataset.samples,
-                       predictions=predictions)
-    analysis = error_analysis(
-        predictions, [dataset.samples[i].quintuples for i in indices])
-    return metrics, analysis
+    # The batches of predict_graphs (sorted by length), so that the logits,
+    # and the metrics, are those of training's evaluation.
+    lengths = model.encoder.subword_lengths([g.tokens for g in graphs])
+    graphs = [graphs[i] for i in sorted(range(len(graphs)),
+                                        key=lengths.__getitem__)]
+    grids, indices = val_grids(model, graphs, batch_size)
+    predictions = [decode_grid(g, entity_decoding=model.config.entity_decoding)
+                   for g in grids]
+    golds = [dataset.samples[i].quintuples for i in indices]
+    return (quintuple_metrics(predictions, golds),
+            error_analysis(predictions, golds),
+            entity_counts(grids, predictions, golds))
 
 
-def report_lines(title: str, metrics: Dict, analysis: ErrorAnalysis
-                 ) -> List[str]:
+def entity_counts(grids: List[Tensor], predictions: List[List[Quintuple]],
+                  golds: List[List[Quintuple]]) -> Dict[str, int]:
+    """How many gold entities (of the gold quintuples, each once per post)
+    the grid's segmentation finds by span, by span and type, and how many
+    occur in a predicted quintuple; and how many entities it decodes."""
+    counts = dict.fromkeys(("gold", "span found", "span and type found",
+                            "in a predicted quintuple", "decoded"), 0)
+    for grid, predicted, gold in zip(grids, predictions, golds):
+        decoded = set(segment_entities(grid.float().log_softmax(dim=-1)))
+        spans = {e.span for e in decoded}
+        related = {e for q in predicted for e in (q.head, q.tail)}
+        for entity in {e for q in gold for e in (q.head, q.tail)}:
+            counts["gold"] += 1
+            counts["span found"] += entity.span in spans
+            counts["span and type found"] += entity in decoded
+            counts["in a predicted quintuple"] += entity in related
+        counts["decoded"] += len(decoded)
+    return counts
+
+
+def report_lines(title: str, metrics: Dict, analysis: ErrorAnalysis,
+                 entities: Dict[str, int]) -> List[str]:
     """Markdown: the false positives by cause, then per relation its strict
     P/R/F1 and missed pairs."""
     causes, missed = analysis.false_positives, analysis.missed_pairs
@@ -58,6 +95,14 @@ def report_lines(title: str, metrics: Dict, analysis: ErrorAnalysis
               "in a predicted quintuple of the post:", "",
               "| missed pair | count |", "|---|---|"]
     lines += [f"| {kind} | {kinds[kind]} |" for kind in MISSED_PAIR_KINDS]
+    gold = entities["gold"]
+    lines += ["", f"Entities: {gold} gold entities (of the gold quintuples, "
+              f"each once per post); the segmentation of the grid decodes "
+              f"{entities['decoded']} entities, related or not.", "",
+              "| gold entities | count | share |", "|---|---|---|"]
+    lines += [f"| {key} | {entities[key]} | {100 * entities[key] / gold:.1f} % |"
+              for key in ("span found", "span and type found",
+                          "in a predicted quintuple")]
     return lines
 
 
@@ -73,14 +118,15 @@ def main():
 
     dataset = JMEREDataset(args.data_root, split=args.split,
                            max_words=args.max_words)
-    metrics, analysis = analyse_checkpoint(args.checkpoint, dataset,
-                                           args.batch_size)
+    metrics, analysis, entities = analyse_checkpoint(
+        args.checkpoint, dataset, args.batch_size)
     scores = ", ".join(f"{p} F1 {100 * metrics[p]['f1']:.2f}"
                        for p in ("strict", "paper", "mner"))
     lines = [f"# Errors of `{args.checkpoint}` on the {args.split} split", "",
              f"Command: `python {' '.join(sys.argv)}`", "",
              f"{len(dataset)} posts; {scores}.", ""]
-    lines += report_lines(f"Error analysis ({args.split})", metrics, analysis)
+    lines += report_lines(f"Error analysis ({args.split})", metrics,
+                          analysis, entities)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -143,11 +143,11 @@ def main():
     if "eega" in rows:
         seed, _, run_dir, _ = rows["eega"][0]
         config = TrainingConfig.from_file(args.config)
-        metrics, analysis = analyse_checkpoint(
+        metrics, analysis, entities = analyse_checkpoint(
             run_dir / "best", JMEREDataset(config.data_root, split="val",
                                            max_words=config.max_words))
         lines += report_lines(f"Error analysis (eega, seed {seed}, val)",
-                              metrics, analysis)
+                              metrics, analysis, entities)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if args.json:
