@@ -27,6 +27,7 @@ from jmere_pyg.error_analysis import (MISSED_PAIR_KINDS, ErrorAnalysis,
 from jmere_pyg.labels import RELATIONS
 from jmere_pyg.metrics import quintuple_metrics
 from jmere_pyg.tagging import decode_grid, segment_entities
+from jmere_pyg.training.evaluation import length_order
 
 
 def analyse_checkpoint(checkpoint, dataset: JMEREDataset,
@@ -36,11 +37,9 @@ def analyse_checkpoint(checkpoint, dataset: JMEREDataset,
     entity counts (:func:`entity_counts`)."""
     model = EEGA.from_pretrained(checkpoint)
     graphs = list(dataset)
-    # The batches of predict_graphs (sorted by length), so that the logits,
-    # and the metrics, are those of training's evaluation.
-    lengths = model.encoder.subword_lengths([g.tokens for g in graphs])
-    graphs = [graphs[i] for i in sorted(range(len(graphs)),
-                                        key=lengths.__getitem__)]
+    # The batches of predict_graphs, so that the logits, and the metrics,
+    # are those of training's evaluation.
+    graphs = [graphs[i] for i in length_order(model, graphs)]
     grids, indices = val_grids(model, graphs, batch_size)
     predictions = [decode_grid(g, entity_decoding=model.config.entity_decoding)
                    for g in grids]

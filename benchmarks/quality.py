@@ -98,7 +98,8 @@ def main():
                   f"{metrics['paper']['f1']:.4f}, MNER F1 "
                   f"{metrics['mner']['f1']:.4f}", flush=True)
 
-    encoder = TrainingConfig.from_file(args.config).model.encoder
+    config = TrainingConfig.from_file(args.config)
+    encoder = config.model.encoder
     lines = [f"# Val quality of EEGA (text only, encoder "
              f"{encoder or 'offline MiniLM-L6'})", "",
              f"Command: `python {' '.join(sys.argv)}`"
@@ -142,7 +143,6 @@ def main():
 
     if "eega" in rows:
         seed, _, run_dir, _ = rows["eega"][0]
-        config = TrainingConfig.from_file(args.config)
         metrics, analysis, entities = analyse_checkpoint(
             run_dir / "best", JMEREDataset(config.data_root, split="val",
                                            max_words=config.max_words))

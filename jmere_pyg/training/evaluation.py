@@ -10,14 +10,21 @@ from ..data.sample import Quintuple, Sample
 from ..metrics import QuintupleMetrics
 
 
+def length_order(model, graphs: Sequence[HeteroData]) -> List[int]:
+    """The indices of ``graphs`` by increasing sub-word length
+    (:meth:`jmere_pyg.nn.WordEncoder.subword_lengths`, stable): batches
+    taken in this order pad the encoder little."""
+    lengths = model.encoder.subword_lengths([g.tokens for g in graphs])
+    return sorted(range(len(graphs)), key=lengths.__getitem__)
+
+
 @torch.no_grad()
 def predict_graphs(model, graphs: Sequence[HeteroData], batch_size: int = 32,
                    progress: bool = False, desc: str = "predict"
                    ) -> Tuple[List[List[Quintuple]], List[int]]:
     """Decode the quintuples of every graph.
 
-    The graphs are batched in order of their sub-word length
-    (:meth:`jmere_pyg.nn.WordEncoder.subword_lengths`), so that the encoder
+    The graphs are batched in :func:`length_order`, so that the encoder
     pads little; the results come back in the order of ``graphs``.
 
     Returns:
@@ -27,8 +34,7 @@ def predict_graphs(model, graphs: Sequence[HeteroData], batch_size: int = 32,
     was_training = model.training
     model.eval()
     graphs = list(graphs)
-    lengths = model.encoder.subword_lengths([g.tokens for g in graphs])
-    order = sorted(range(len(graphs)), key=lengths.__getitem__)
+    order = length_order(model, graphs)
     predictions: List[Optional[List[Quintuple]]] = [None] * len(graphs)
     indices: List[int] = [0] * len(graphs)
     loader = DataLoader([graphs[i] for i in order], batch_size=batch_size,
