@@ -1,4 +1,4 @@
-"""Val quality of EEGA and its ablations over several seeds.
+"""Val quality of EEGA, its ablations and the levers tried, over seeds.
 
     python benchmarks/quality.py --seeds 42 43 44 --epochs 15
 
@@ -29,6 +29,8 @@ VARIANTS = {
     "eega": {},
     "no_edge_types": {"use_edge_types": False},
     "no_multi_channel": {"use_multi_channel": False},
+    # Not an ablation: the main job's model plus a lever of issue 11.
+    "grid_conv": {"pair_conv_channels": 32},
 }
 PROTOCOLS = ("strict", "paper", "mner")
 

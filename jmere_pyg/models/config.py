@@ -44,6 +44,10 @@ class EEGAConfig(DictConfig):
             classifier; ``None`` is the paper's linear classifier (eq. 11),
             whose logits cannot model head-tail interactions.
             (default: ``384``)
+        pair_conv_channels (int, optional): channels of the dilated
+            convolutions over each sample's grid of pair states
+            (:class:`jmere_pyg.nn.GridConv`, after W2NER); needs
+            ``pair_hidden_dim``. ``None`` adds none. (default: ``None``)
         alpha (float): weight of the node term in
             ``L_graph = alpha * D_wd + (1 - alpha) * D_gwd``. (default: ``0.4``)
         graph_loss_weight (float): ``lambda`` in
@@ -105,6 +109,7 @@ class EEGAConfig(DictConfig):
     object_dim: int = 256
     dropout: float = 0.1
     pair_hidden_dim: Optional[int] = 384
+    pair_conv_channels: Optional[int] = None
     alpha: float = 0.4
     graph_loss_weight: float = 0.6
     alignment_mode: str = "sparse"
@@ -138,6 +143,13 @@ class EEGAConfig(DictConfig):
             raise ValueError(f"entity_decoding must be one of "
                              f"{ENTITY_DECODINGS}, got "
                              f"{self.entity_decoding!r}")
+        if self.pair_conv_channels is not None and (
+                self.pair_hidden_dim is None or self.pair_conv_channels < 1):
+            raise ValueError(f"pair_conv_channels must be a positive size "
+                             f"and needs pair_hidden_dim, got "
+                             f"pair_conv_channels="
+                             f"{self.pair_conv_channels!r}, pair_hidden_dim="
+                             f"{self.pair_hidden_dim!r}")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
 

@@ -147,7 +147,8 @@ class EEGA(nn.Module):
         self.classifier = WordPairClassifier(
             hidden, config.num_tags, dropout=config.dropout,
             hidden_channels=config.pair_hidden_dim,
-            max_distance=config.max_distance)
+            max_distance=config.max_distance,
+            conv_channels=config.pair_conv_channels)
 
     @classmethod
     def from_builder(cls, graph_builder: GraphBuilder,
@@ -197,7 +198,8 @@ class EEGA(nn.Module):
             h_word = h_word + self.multi_channel(
                 h_word, pair_index, word.pos, batch[PAIR].distance,
                 batch[PAIR].pmi)
-        logits = self.classifier(h_word, pair_index, batch[PAIR].distance)
+        logits = self.classifier(h_word, pair_index, batch[PAIR].distance,
+                                 word.batch)
 
         output = EEGAOutput(logits=logits, graph_loss=graph_loss,
                             alignment=alignment, encoder_info=encoder_info)

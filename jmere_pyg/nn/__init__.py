@@ -1,5 +1,6 @@
 """Reusable EEGA layers: word encoder, attribute transformer, cross-modal
-attention, multi-channel layer and word-pair classifier."""
+attention, multi-channel layer, grid convolution and word-pair
+classifier."""
 from .text_encoder import WordEncoder, WordEncoderInfo
 from .attribute_transformer import AttributeTransformerConv
 from .cross_modal_attention import (
@@ -7,6 +8,7 @@ from .cross_modal_attention import (
     sample_bipartite_edge_index,
 )
 from .multi_channel import CHANNELS, MultiChannelLayer
+from .grid_conv import GridConv
 from .word_pair_classifier import WordPairClassifier, word_pair_loss
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     'sample_bipartite_edge_index',
     'CHANNELS',
     'MultiChannelLayer',
+    'GridConv',
     'WordPairClassifier',
     'word_pair_loss',
 ]

@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Embedding, Linear
 
+from .grid_conv import GridConv
+
 
 class WordPairClassifier(torch.nn.Module):
     r"""The word-pair classifier of EEGA (Yuan et al., AAAI 2023, eq. 11):
@@ -29,6 +31,10 @@ class WordPairClassifier(torch.nn.Module):
         \mathbf{W}_p [\mathbf{s}_i ; \mathbf{s}_j] + \mathbf{e}_{d_{i,j}}
         + \mathbf{b}_p)) + \mathbf{b}_o
 
+    With :obj:`conv_channels=c` as well, :class:`GridConv` refines the
+    hidden states of each sample's grid of pairs before :math:`\mathbf{W}_o`,
+    so that a cell sees its neighbours.
+
     The paper's :math:`p_{i,j} = \textrm{softmax}(\mathbf{y}_{i,j})`; the
     layer returns the logits :math:`\mathbf{y}_{i,j}` (see
     :func:`word_pair_loss`). :math:`\mathbf{W}_p` is applied as
@@ -47,22 +53,33 @@ class WordPairClassifier(torch.nn.Module):
             (default: :obj:`None`)
         max_distance (int, optional): Largest syntactic distance, for the
             distance embedding of the hidden layer. (default: :obj:`10`)
+        conv_channels (int, optional): Channels :math:`c` of a
+            :class:`GridConv` over the hidden states (needs
+            :obj:`hidden_channels`); :obj:`None` adds none.
+            (default: :obj:`None`)
 
     Shapes:
         - **input:**
           word representations :math:`(|\mathcal{V}|, d)`,
           word pairs :math:`(2, |\mathcal{P}|)` (row 0 is the head :math:`i`),
-          pair distances :math:`(|\mathcal{P}|)` (hidden layer only)
+          pair distances :math:`(|\mathcal{P}|)` (hidden layer only),
+          word-to-sample index :math:`(|\mathcal{V}|)` (grid convolution
+          only)
         - **output:** logits :math:`(|\mathcal{P}|, C)`
     """
     def __init__(self, channels: int, num_tags: int, dropout: float = 0.1,
                  hidden_channels: Optional[int] = None,
-                 max_distance: int = 10):
+                 max_distance: int = 10,
+                 conv_channels: Optional[int] = None):
         super().__init__()
+        if conv_channels is not None and hidden_channels is None:
+            raise ValueError("a grid convolution ('conv_channels') needs a "
+                             "hidden layer ('hidden_channels')")
         self.channels = channels
         self.num_tags = num_tags
         self.dropout = dropout
         self.hidden_channels = hidden_channels
+        self.conv_channels = conv_channels
         width = num_tags if hidden_channels is None else hidden_channels
         self.lin = Linear(2 * channels, width)
         if hidden_channels is None:
@@ -71,6 +88,8 @@ class WordPairClassifier(torch.nn.Module):
             self.distance_embedding = Embedding(max_distance + 1,
                                                 hidden_channels)
             self.out = Linear(hidden_channels, num_tags)
+        self.grid_conv = (None if conv_channels is None else GridConv(
+            hidden_channels, conv_channels, dropout=dropout))
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -78,9 +97,12 @@ class WordPairClassifier(torch.nn.Module):
         if self.out is not None:
             self.distance_embedding.reset_parameters()
             self.out.reset_parameters()
+        if self.grid_conv is not None:
+            self.grid_conv.reset_parameters()
 
     def forward(self, s: Tensor, pair_index: Tensor,
-                distance: Optional[Tensor] = None) -> Tensor:
+                distance: Optional[Tensor] = None,
+                batch: Optional[Tensor] = None) -> Tensor:
         r"""Runs the forward pass of the module.
 
         Args:
@@ -88,6 +110,8 @@ class WordPairClassifier(torch.nn.Module):
             pair_index (torch.Tensor): The word pairs :math:`(2, P)`.
             distance (torch.Tensor, optional): The syntactic distance of each
                 pair :math:`(P)`; required with a hidden layer.
+            batch (torch.Tensor, optional): The sample of every word
+                :math:`(N)`; required with a grid convolution.
         """
         s = F.dropout(s, p=self.dropout, training=self.training)
         weight_head, weight_tail = self.lin.weight.split(self.channels, dim=1)
@@ -100,12 +124,20 @@ class WordPairClassifier(torch.nn.Module):
             raise ValueError("a WordPairClassifier with a hidden layer needs "
                              "the pair distances")
         y = F.relu(y + self.distance_embedding(distance))
+        if self.grid_conv is not None:
+            if batch is None:
+                raise ValueError("a WordPairClassifier with a grid "
+                                 "convolution needs the sample of every "
+                                 "word ('batch')")
+            y = self.grid_conv(y, pair_index, batch)
         y = F.dropout(y, p=self.dropout, training=self.training)
         return self.out(y)
 
     def __repr__(self) -> str:
         hidden = ('' if self.hidden_channels is None else
                   f', hidden_channels={self.hidden_channels}')
+        if self.conv_channels is not None:
+            hidden += f', conv_channels={self.conv_channels}'
         return (f'{self.__class__.__name__}({self.channels}, '
                 f'num_tags={self.num_tags}{hidden})')
 

@@ -54,9 +54,12 @@ def graphs(builder, samples):
     return [builder.build(s, sample_index=i) for i, s in enumerate(samples)]
 
 
-@pytest.mark.parametrize("mode", ["sparse", "dense"])
-def test_sample_alone_equals_sample_in_batch(builder, tiny_encoder_path, mode):
-    model = make_model(builder, tiny_encoder_path, alignment_mode=mode).eval()
+@pytest.mark.parametrize("mode,overrides", [
+    ("sparse", {}), ("dense", {}), ("sparse", {"pair_conv_channels": 4})])
+def test_sample_alone_equals_sample_in_batch(builder, tiny_encoder_path, mode,
+                                             overrides):
+    model = make_model(builder, tiny_encoder_path, alignment_mode=mode,
+                       **overrides).eval()
     data = graphs(builder, make_samples())
     with torch.no_grad():
         alone = model(Batch.from_data_list([data[0]])).logits
@@ -133,7 +136,7 @@ def test_batch_without_objects_has_no_graph_loss_and_no_nan(
 @pytest.mark.parametrize("overrides", [
     {"use_image": False}, {"use_alignment": False},
     {"use_edge_types": False}, {"use_multi_channel": False},
-    {"alignment_nodes_only": True}])
+    {"alignment_nodes_only": True}, {"pair_conv_channels": 4}])
 def test_ablations_run(builder, tiny_encoder_path, overrides):
     model = make_model(builder, tiny_encoder_path, **overrides)
     output = model(Batch.from_data_list(graphs(builder, make_samples())))
@@ -141,9 +144,10 @@ def test_ablations_run(builder, tiny_encoder_path, overrides):
     output.loss.backward()
 
 
+@pytest.mark.parametrize("overrides", [{}, {"pair_conv_channels": 4}])
 def test_save_and_reload_predict_the_same(builder, tiny_encoder_path,
-                                          tmp_path):
-    model = make_model(builder, tiny_encoder_path).eval()
+                                          tmp_path, overrides):
+    model = make_model(builder, tiny_encoder_path, **overrides).eval()
     samples = make_samples()
     batch = Batch.from_data_list(graphs(builder, samples))
     model.save_pretrained(tmp_path / "ckpt")
@@ -197,6 +201,8 @@ def test_config_rejects_unknown_mode_and_fields():
         EEGAConfig(alignment_mode="fast")
     with pytest.raises(ValueError, match="unknown EEGAConfig fields"):
         EEGAConfig.from_dict({"hidden": 3})
+    with pytest.raises(ValueError, match="pair_conv_channels"):
+        EEGAConfig(pair_hidden_dim=None, pair_conv_channels=8)
 
 
 @pytest.mark.cuda
