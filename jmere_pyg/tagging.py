@@ -71,7 +71,8 @@ from .labels import (ENTITY_TAG_IDS, ENTITY_TYPES, NUM_TAGS, RELATION_TAG_IDS,
                      is_relation_tag)
 
 __all__ = ["encode_grid", "decode_grid", "decode_batch", "segment_entities",
-           "tagging_recovery", "LOSS_CAUSES", "ENTITY_DECODINGS"]
+           "pair_relation_probabilities", "tagging_recovery", "LOSS_CAUSES",
+           "ENTITY_DECODINGS"]
 
 #: Causes of a gold quintuple lost by ``decode(encode(gold))``.
 LOSS_CAUSES: Tuple[str, ...] = ("overlapping_head_tail", "nested_spans",
@@ -251,10 +252,32 @@ def _vote_labels(block: Tensor) -> Optional[str]:
     return None
 
 
-def _vote_probabilities(block: Tensor) -> Optional[str]:
-    mean = block.reshape(-1, NUM_TAGS).mean(dim=0)
-    tag = int(_RELATION_CHOICES[mean[_RELATION_CHOICES].argmax()])
-    return TAGS[tag] if is_relation_tag(tag) else None
+def pair_relation_probabilities(probabilities: Tensor, head: Entity,
+                                tail: Entity) -> Tensor:
+    r"""What the grid says of the ordered pair ``(head, tail)``: the tag
+    probabilities averaged over its block
+    ``probabilities[head.start:head.end, tail.start:tail.end]``, read at
+    ``none`` and the relations.
+
+    Args:
+        probabilities (Tensor): ``[n, n, NUM_TAGS]`` softmax of a grid's
+            logits.
+        head (Entity): the head, whose words are the block's rows.
+        tail (Entity): the tail, whose words are the block's columns.
+
+    Returns:
+        Tensor ``[1 + len(RELATIONS)]``: ``none`` first, then
+        :data:`jmere_pyg.labels.RELATIONS` in order.
+    """
+    block = probabilities[head.start:head.end, tail.start:tail.end]
+    return block.reshape(-1, NUM_TAGS).mean(dim=0)[_RELATION_CHOICES]
+
+
+def _vote_probabilities(probabilities: Tensor, head: Entity,
+                        tail: Entity) -> Optional[str]:
+    choice = int(pair_relation_probabilities(probabilities, head,
+                                             tail).argmax())
+    return RELATIONS[choice - 1] if choice > 0 else None
 
 
 def decode_grid(grid: Tensor, *, tokens: Optional[Sequence[str]] = None,
@@ -331,12 +354,11 @@ def decode_grid(grid: Tensor, *, tokens: Optional[Sequence[str]] = None,
         for tail in entities:
             if head == tail:
                 continue
-            rows = slice(head.start, head.end)
-            cols = slice(tail.start, tail.end)
             if probabilities is None:
-                relation = _vote_labels(tags[rows, cols])
+                relation = _vote_labels(tags[head.start:head.end,
+                                             tail.start:tail.end])
             else:
-                relation = _vote_probabilities(probabilities[rows, cols])
+                relation = _vote_probabilities(probabilities, head, tail)
             if relation is not None:
                 quintuples.append(Quintuple(head, tail, relation))
     return sorted(quintuples)

@@ -5,10 +5,10 @@ from jmere_pyg.data.readers import read_samples
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
 import itertools
 
-from jmere_pyg.labels import ENTITY_TAG_IDS, NUM_TAGS, TAG_TO_ID
+from jmere_pyg.labels import ENTITY_TAG_IDS, NUM_TAGS, RELATIONS, TAG_TO_ID
 from jmere_pyg.tagging import (ENTITY_DECODINGS, decode_batch, decode_grid,
-                               encode_grid, segment_entities,
-                               tagging_recovery)
+                               encode_grid, pair_relation_probabilities,
+                               segment_entities, tagging_recovery)
 
 PER_A = Entity(0, 2, "per")
 ORG_B = Entity(3, 4, "org")
@@ -173,6 +173,21 @@ def test_decode_logits_average_over_the_block():
     assert decode_grid(logits) == [Quintuple(head, tail, "member_of")]
     logits[0:2, 3, TAG_TO_ID["none"]] = 2.5
     assert decode_grid(logits) == []
+
+
+def test_pair_relation_probabilities_average_the_block():
+    head, tail = Entity(0, 2, "per"), Entity(3, 4, "org")
+    probabilities = torch.randn(5, 5, NUM_TAGS).softmax(dim=-1)
+    scores = pair_relation_probabilities(probabilities, head, tail)
+    assert scores.size() == (1 + len(RELATIONS), )
+    mean = probabilities[0:2, 3].mean(dim=0)
+    assert torch.allclose(scores[0], mean[TAG_TO_ID["none"]])
+    for k, relation in enumerate(RELATIONS, start=1):
+        assert torch.allclose(scores[k], mean[TAG_TO_ID[relation]])
+    # Rows are heads: the reversed pair reads the other block.
+    reverse = pair_relation_probabilities(probabilities, tail, head)
+    assert torch.allclose(reverse[0],
+                          probabilities[3, 0:2, TAG_TO_ID["none"]].mean())
 
 
 def test_decode_with_tokens_ignores_padding():
