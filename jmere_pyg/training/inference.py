@@ -124,7 +124,8 @@ def evaluate_file(checkpoint: str, data: str, *,
     ``max_words`` words (``None``: no limit) are left out and counted in the
     metrics' ``read_report`` (reason ``too_long``). ``errors`` sorts the
     strict false positives by cause and counts the missed gold entity pairs
-    by relation (:func:`~jmere_pyg.error_analysis.error_analysis`).
+    by relation and by how many of their two entities were predicted
+    (:func:`~jmere_pyg.error_analysis.error_analysis`).
     """
     if output is not None:
         check_output(output, [data, checkpoint, scene_graphs],
