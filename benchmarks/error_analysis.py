@@ -19,7 +19,6 @@ from typing import Dict, List, Tuple
 
 from torch import Tensor
 
-from decoding import val_grids
 from jmere_pyg import EEGA, JMEREDataset
 from jmere_pyg.data import Quintuple
 from jmere_pyg.error_analysis import (MISSED_PAIR_KINDS, ErrorAnalysis,
@@ -27,7 +26,7 @@ from jmere_pyg.error_analysis import (MISSED_PAIR_KINDS, ErrorAnalysis,
 from jmere_pyg.labels import RELATIONS
 from jmere_pyg.metrics import quintuple_metrics
 from jmere_pyg.tagging import decode_grid, segment_entities
-from jmere_pyg.training.evaluation import length_order
+from jmere_pyg.training import predict_grids
 
 
 def analyse_checkpoint(checkpoint, dataset: JMEREDataset,
@@ -39,8 +38,8 @@ def analyse_checkpoint(checkpoint, dataset: JMEREDataset,
     graphs = list(dataset)
     # The batches of predict_graphs, so that the logits, and the metrics,
     # are those of training's evaluation.
-    graphs = [graphs[i] for i in length_order(model, graphs)]
-    grids, indices = val_grids(model, graphs, batch_size)
+    grids = predict_grids(model, graphs, batch_size)
+    indices = [int(g.sample_index) for g in graphs]
     predictions = [decode_grid(g, entity_decoding=model.config.entity_decoding)
                    for g in grids]
     golds = [dataset.samples[i].quintuples for i in indices]

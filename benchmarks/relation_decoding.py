@@ -34,14 +34,13 @@ from typing import Dict, List, Sequence, Tuple
 
 import torch
 
-from decoding import val_grids
 from jmere_pyg import EEGA, JMEREDataset
 from jmere_pyg.data import Entity, Quintuple
 from jmere_pyg.labels import RELATIONS
 from jmere_pyg.metrics import quintuple_metrics
 from jmere_pyg.tagging import (decode_grid, pair_relation_probabilities,
                                segment_entities)
-from jmere_pyg.training.evaluation import length_order
+from jmere_pyg.training import predict_grids
 
 PROTOCOLS = ("strict", "paper", "mner")
 Scores = Dict[Tuple[Entity, Entity], torch.Tensor]
@@ -120,7 +119,7 @@ def main():
     dataset = JMEREDataset(args.data_root, split="val",
                            max_words=args.max_words)
     graphs = list(dataset)
-    golds = [s.quintuples for s in dataset.samples]
+    golds = [dataset.samples[int(g.sample_index)].quintuples for g in graphs]
     rules = {"argmax": lambda s: threshold_rule(s, 1.0),
              **{f"threshold {t:g}": (lambda s, t=t: threshold_rule(s, t))
                 for t in args.thresholds},
@@ -143,10 +142,7 @@ def main():
                      f"read entities by segmentation")
         # The batches of predict_graphs, so that ``argmax`` reproduces the
         # metrics of training's evaluation.
-        ordered = [graphs[i] for i in length_order(model, graphs)]
-        grids, indices = val_grids(model, ordered, args.batch_size)
-        by_sample = dict(zip(indices, grids))
-        grids = [by_sample[i] for i in range(len(graphs))]
+        grids = predict_grids(model, graphs, args.batch_size)
         probabilities[label] = [g.float().softmax(dim=-1) for g in grids]
         scores = [pair_scores(g) for g in grids]
         for rule, decide in rules.items():

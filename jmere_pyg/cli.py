@@ -104,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate", help="score a checkpoint on a data file")
-    evaluate.add_argument("--checkpoint", required=True)
+    evaluate.add_argument(
+        "--checkpoint", required=True, nargs="+",
+        help="a checkpoint folder; several are scored as one ensemble (the "
+             "mean of their tag probabilities)")
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--format", choices=FORMATS)
     evaluate.add_argument("--scene-graphs")

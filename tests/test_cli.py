@@ -64,6 +64,22 @@ def test_evaluate_writes_all_protocols(checkpoint, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["strict"] == metrics["strict"]
 
 
+def test_evaluate_scores_several_checkpoints_as_one_ensemble(
+        checkpoint, tmp_path, capsys):
+    ckpt, data = checkpoint
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--data",
+                 str(data)]) == 0
+    single = json.loads(capsys.readouterr().out)
+    assert single["checkpoint"] == str(ckpt)
+    # A model twice is the model: the mean of equal probabilities.
+    assert main(["evaluate", "--checkpoint", str(ckpt), str(ckpt), "--data",
+                 str(data)]) == 0
+    twice = json.loads(capsys.readouterr().out)
+    assert twice["checkpoint"] == [str(ckpt), str(ckpt)]
+    for protocol in ("strict", "paper", "mner"):
+        assert twice[protocol] == single[protocol]
+
+
 def test_predict_text_and_file_write_json_lines(checkpoint, tmp_path,
                                                 capsys):
     ckpt, data = checkpoint

@@ -7,7 +7,7 @@ import sys
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 from ..data.errors import DataNotice, ReadReport
 from ..data.readers import read_samples
@@ -22,7 +22,7 @@ from ..models import EEGA
 from ..vision import ExtractionResult, ExtractorConfig, SceneGraphExtractor
 from ..models.eega import WINDOW_WORDS
 from .config import DEFAULT_MAX_WORDS
-from .evaluation import evaluate, predict_graphs
+from .evaluation import evaluate, predict_ensemble, predict_graphs
 from .output_files import check_output, write_atomically
 
 
@@ -107,7 +107,7 @@ def _notify(notices: Sequence[str]) -> None:
         warnings.warn(notice, DataNotice, stacklevel=3)
 
 
-def evaluate_file(checkpoint: str, data: str, *,
+def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
                   data_format: Optional[str] = None,
                   scene_graphs: Optional[str] = None, batch_size: int = 32,
                   plot_dir: Optional[str] = None,
@@ -115,6 +115,12 @@ def evaluate_file(checkpoint: str, data: str, *,
                   overwrite: bool = False,
                   max_words: Optional[int] = DEFAULT_MAX_WORDS) -> Dict:
     """Score the checkpoint on a data file (any format the readers accept).
+
+    Several checkpoints are scored as one ensemble: the mean of their tag
+    probabilities is decoded
+    (:func:`~jmere_pyg.training.evaluation.predict_ensemble`), each model
+    reading graphs of its own graph builder; ``checkpoint`` is then a list
+    in the metrics too.
 
     ``output``, if given, receives the metrics as JSON; it is checked before
     any work (:func:`~jmere_pyg.training.output_files.check_output`: not an
@@ -127,22 +133,38 @@ def evaluate_file(checkpoint: str, data: str, *,
     by relation and by how many of their two entities were predicted
     (:func:`~jmere_pyg.error_analysis.error_analysis`).
     """
+    checkpoints = ([checkpoint] if isinstance(checkpoint, (str, Path))
+                   else list(checkpoint))
+    if not checkpoints:
+        raise ValueError("give at least one checkpoint")
     if output is not None:
-        check_output(output, [data, checkpoint, scene_graphs],
+        check_output(output, [data, *checkpoints, scene_graphs],
                      overwrite=overwrite)
-    model = EEGA.from_pretrained(checkpoint)
+    models = [EEGA.from_pretrained(c) for c in checkpoints]
+    model = models[0]
     samples, report = read_samples(data, data_format, max_words=max_words,
                                    on_too_long="skip")
     graph_map = _read_scene_graphs(scene_graphs)
-    _notify(input_notices(model, samples, graph_map, report))
+    _notify(list(dict.fromkeys(
+        notice for m in models
+        for notice in input_notices(m, samples, graph_map, report))))
     images = count_scene_graph_matches(samples, graph_map)
-    graphs = model.graph_builder.build_many(samples, scene_graphs=graph_map)
-    predictions, indices = predict_graphs(model, graphs, batch_size,
-                                          progress=True)
+    graph_lists = [m.graph_builder.build_many(samples, scene_graphs=graph_map)
+                   for m in models]
+    graphs = graph_lists[0]
+    if len(models) == 1:
+        predictions, indices = predict_graphs(model, graphs, batch_size,
+                                              progress=True)
+    else:
+        predictions = predict_ensemble(models, graph_lists, batch_size,
+                                       progress=True)
+        indices = [int(g.sample_index) for g in graphs]
     metrics = evaluate(model, graphs, samples, predictions=predictions)
     errors = error_analysis(predictions,
                             [samples[i].quintuples for i in indices])
-    metrics = {"data": str(data), "checkpoint": str(checkpoint),
+    metrics = {"data": str(data),
+               "checkpoint": (str(checkpoints[0]) if len(checkpoints) == 1
+                              else [str(c) for c in checkpoints]),
                "read_report": report.summary(), "images": images, **metrics,
                "errors": errors.to_dict()}
     if plot_dir is not None:

@@ -11,7 +11,9 @@ import torch
 from jmere_pyg import EEGA
 from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
 from jmere_pyg.datasets import JMEREDataset
-from jmere_pyg.training import TrainingConfig, predict_graphs, train
+from jmere_pyg.tagging import decode_grid
+from jmere_pyg.training import (TrainingConfig, predict_ensemble,
+                                predict_graphs, predict_grids, train)
 
 WORDS = [
     ["Curry", "and", "Thompson", "won", "the", "NBA", "trophy"],
@@ -111,19 +113,44 @@ def test_prediction_is_sorted_by_length_and_returned_in_order(
     dataset = JMEREDataset(str(data_root), split="train")
     model = EEGA.from_builder(dataset.builder, encoder=tiny_encoder_path,
                               heads=2, edge_dim=8, channel_dim=8)
-    # Each graph's grid of logits stands for its quintuples: an untrained
-    # model decodes none.
-    model.decode = lambda batch, logits: EEGA.sample_grids(batch, logits)
     graphs = list(dataset)[::-1]
     lengths = model.encoder.subword_lengths([g.tokens for g in graphs])
     assert lengths != sorted(lengths)
+    grids = predict_grids(model, graphs, batch_size=3)
+    one_by_one = [predict_grids(model, [g], batch_size=1)[0] for g in graphs]
+    for grid, alone, graph in zip(grids, one_by_one, graphs):
+        assert grid.shape[:2] == (graph["word"].num_nodes, ) * 2
+        assert torch.allclose(grid, alone, atol=1e-5)
     predictions, indices = predict_graphs(model, graphs, batch_size=3)
     assert indices == [int(g.sample_index) for g in graphs]
-    one_by_one = [predict_graphs(model, [g], batch_size=1)[0][0]
-                  for g in graphs]
-    for grid, alone in zip(predictions, one_by_one):
-        assert grid.shape == alone.shape
-        assert torch.allclose(grid, alone, atol=1e-5)
+    assert predictions == [decode_grid(g) for g in grids]
+
+
+def test_ensemble_of_one_model_is_the_model(data_root, tiny_encoder_path):
+    dataset = JMEREDataset(str(data_root), split="train")
+    graphs = list(dataset)
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(EEGA.from_builder(dataset.builder,
+                                        encoder=tiny_encoder_path, heads=2,
+                                        edge_dim=8, channel_dim=8))
+    alone, _ = predict_graphs(models[0], graphs, batch_size=2)
+    assert any(alone)  # random weights still decode some quintuples
+    assert predict_ensemble(models[:1], [graphs], batch_size=2) == alone
+    # Two models decode the mean of their probabilities, chunk by chunk.
+    grids = [predict_grids(m, graphs) for m in models]
+    mean = [(a.softmax(-1) + b.softmax(-1)).div(2).log()
+            for a, b in zip(*grids)]
+    assert (predict_ensemble(models, [graphs, graphs], chunk_size=2)
+            == [decode_grid(m) for m in mean])
+    with pytest.raises(ValueError, match="one list of graphs per model"):
+        predict_ensemble(models, [graphs])
+    with pytest.raises(ValueError, match="differ in length"):
+        predict_ensemble(models, [graphs, graphs[1:]])
+    models[1].config = models[1].config.replace(entity_decoding="diagonal")
+    with pytest.raises(ValueError, match="decode entities differently"):
+        predict_ensemble(models, [graphs, graphs])
 
 
 @pytest.mark.parametrize("bucket_by_length", [False, True])
