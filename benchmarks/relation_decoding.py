@@ -22,7 +22,8 @@ and ``p_r``. The rules, each read from the same probabilities:
   gets its likeliest (pair, relation) (every data post has one).
 
 Then each ``--ensemble`` (labels joined by commas) decodes the mean of its
-members' tag probabilities with ``decode_grid``. The thresholds are a sweep
+members' tag probabilities (:func:`jmere_pyg.training.predict_ensemble`, as
+``jmere-pyg evaluate --checkpoint A B C``). The thresholds are a sweep
 to show the trend, not a setting chosen on val. Writes
 ``benchmarks/results/relation_decoding.md``.
 """
@@ -38,9 +39,8 @@ from jmere_pyg import EEGA, JMEREDataset
 from jmere_pyg.data import Entity, Quintuple
 from jmere_pyg.labels import RELATIONS
 from jmere_pyg.metrics import quintuple_metrics
-from jmere_pyg.tagging import (decode_grid, pair_relation_probabilities,
-                               segment_entities)
-from jmere_pyg.training import predict_grids
+from jmere_pyg.tagging import pair_relation_probabilities, segment_entities
+from jmere_pyg.training import predict_ensemble, predict_grids
 
 PROTOCOLS = ("strict", "paper", "mner")
 Scores = Dict[Tuple[Entity, Entity], torch.Tensor]
@@ -126,7 +126,6 @@ def main():
              "one per entity pair": one_per_pair_rule,
              "at least one per post": at_least_one_rule}
     cells = {rule: [] for rule in rules}
-    probabilities: Dict[str, List[torch.Tensor]] = {}
     lines = ["# Deciding relations on the val split without training", "",
              f"Command: `python {' '.join(sys.argv)}`", "",
              f"{len(graphs)} val posts; F1 in %. Rules are described in the "
@@ -143,7 +142,6 @@ def main():
         # The batches of predict_graphs, so that ``argmax`` reproduces the
         # metrics of training's evaluation.
         grids = predict_grids(model, graphs, args.batch_size)
-        probabilities[label] = [g.float().softmax(dim=-1) for g in grids]
         scores = [pair_scores(g) for g in grids]
         for rule, decide in rules.items():
             cells[rule].append(f1_cells([decide(s) for s in scores], golds))
@@ -166,17 +164,16 @@ def main():
 
     if args.ensemble:
         lines += ["", "Ensembles: the mean of the members' tag probabilities, "
-                  "decoded by `decode_grid`; the members' mean F1 beside "
+                  "decoded (`predict_ensemble`); the members' mean F1 beside "
                   "it.", "", "| ensemble | " + " | ".join(
                       f"{p} F1 | members' mean" for p in PROTOCOLS) + " |",
                   "|---|" + "---|" * (2 * len(PROTOCOLS))]
     labels = list(checkpoints)
     for group in args.ensemble:
         members = group.split(",")
-        predictions = [
-            decode_grid(torch.stack([probabilities[m][i] for m in members])
-                        .mean(dim=0).clamp_min(1e-12).log())
-            for i in range(len(graphs))]
+        predictions = predict_ensemble(
+            [EEGA.from_pretrained(checkpoints[m]) for m in members],
+            [graphs] * len(members), args.batch_size)
         ensemble = f1_cells(predictions, golds)
         single = [statistics.mean(cells["argmax"][labels.index(m)][k]
                                   for m in members)
