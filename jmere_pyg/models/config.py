@@ -47,7 +47,10 @@ class EEGAConfig(DictConfig):
         pair_conv_channels (int, optional): channels of the dilated
             convolutions over each sample's grid of pair states
             (:class:`jmere_pyg.nn.GridConv`, after W2NER); needs
-            ``pair_hidden_dim``. ``None`` adds none. (default: ``None``)
+            ``pair_hidden_dim``. ``None`` adds none. With 32 channels and
+            MiniLM it lost 1.2 val strict F1 over three seeds and made an
+            epoch about 20 % slower (``benchmarks/results/quality.md``).
+            (default: ``None``)
         alpha (float): weight of the node term in
             ``L_graph = alpha * D_wd + (1 - alpha) * D_gwd``. (default: ``0.4``)
         graph_loss_weight (float): ``lambda`` in
