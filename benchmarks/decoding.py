@@ -12,27 +12,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-from torch_geometric.loader import DataLoader
-
 from jmere_pyg import EEGA, JMEREDataset
 from jmere_pyg.metrics import quintuple_metrics
 from jmere_pyg.tagging import ENTITY_DECODINGS, decode_grid
+from jmere_pyg.training import predict_grids
 
 PROTOCOLS = ("strict", "paper", "mner")
-
-
-@torch.no_grad()
-def val_grids(model, graphs, batch_size):
-    """The ``[n, n, C]`` logits of every graph, with its ``sample_index``."""
-    model.eval()
-    grids, indices = [], []
-    for batch in DataLoader(graphs, batch_size=batch_size):
-        batch = batch.to(model.device)
-        grids += [g.cpu() for g in model.sample_grids(batch,
-                                                      model(batch).logits)]
-        indices += batch.sample_index.tolist()
-    return grids, indices
 
 
 def main():
@@ -57,8 +42,9 @@ def main():
     gains = {p: [] for p in PROTOCOLS}
     for checkpoint in args.checkpoints:
         model = EEGA.from_pretrained(checkpoint)
-        grids, indices = val_grids(model, graphs, args.batch_size)
-        gold = [dataset.samples[i].quintuples for i in indices]
+        grids = predict_grids(model, graphs, args.batch_size)
+        gold = [dataset.samples[int(g.sample_index)].quintuples
+                for g in graphs]
         scores = {}
         for decoding in ENTITY_DECODINGS:
             predictions = [decode_grid(g, entity_decoding=decoding)
