@@ -29,7 +29,8 @@ VARIANTS = {
     "eega": {},
     "no_edge_types": {"use_edge_types": False},
     "no_multi_channel": {"use_multi_channel": False},
-    # Not an ablation: the main job's model plus a lever of issue 11.
+    # Not an ablation: the main job's model plus dilated convolutions over
+    # the word-pair grid, a lever for quality (off by default).
     "grid_conv": {"pair_conv_channels": 32},
 }
 PROTOCOLS = ("strict", "paper", "mner")
