@@ -127,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--text")
     source.add_argument("--input")
     predict.add_argument("--format", choices=FORMATS)
-    predict.add_argument("--checkpoint", required=True)
+    predict.add_argument(
+        "--checkpoint", required=True, nargs="+",
+        help="a checkpoint folder; several extract as one ensemble (the "
+             "mean of their tag probabilities; images use the first one's "
+             "detector)")
     predict.add_argument("--scene-graphs")
     predict.add_argument("--image-id", help="image of --text")
     predict.add_argument("--output")

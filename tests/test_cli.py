@@ -80,6 +80,27 @@ def test_evaluate_scores_several_checkpoints_as_one_ensemble(
         assert twice[protocol] == single[protocol]
 
 
+def test_predict_with_several_checkpoints_is_one_ensemble(checkpoint,
+                                                         capsys):
+    ckpt, data = checkpoint
+    assert main(["predict", "--checkpoint", str(ckpt), "--input",
+                 str(data)]) == 0
+    single = capsys.readouterr().out.strip().splitlines()
+    # A model twice is the model: the same quintuples, confidences within
+    # the rounding of log(mean probability).
+    assert main(["predict", "--checkpoint", str(ckpt), str(ckpt), "--input",
+                 str(data)]) == 0
+    twice = capsys.readouterr().out.strip().splitlines()
+    assert len(single) == len(twice) == 1
+    one, two = json.loads(single[0]), json.loads(twice[0])
+    strip = [{k: v for k, v in q.items() if k != "confidence"}
+             for q in one["quintuples"]]
+    assert strip == [{k: v for k, v in q.items() if k != "confidence"}
+                     for q in two["quintuples"]]
+    for a, b in zip(one["quintuples"], two["quintuples"]):
+        assert abs(a["confidence"] - b["confidence"]) < 1e-3
+
+
 def test_predict_text_and_file_write_json_lines(checkpoint, tmp_path,
                                                 capsys):
     ckpt, data = checkpoint

@@ -260,7 +260,6 @@ class EEGA(nn.Module):
         return [decode_grid(grid, entity_decoding=self.config.entity_decoding)
                 for grid in self.sample_grids(batch, logits)]
 
-    @torch.no_grad()
     def extract_with_confidence(
             self, samples: Sequence[Sample], batch_size: int = 16,
             scene_graphs: Optional[Mapping[str, SceneGraph]] = None,
@@ -268,38 +267,8 @@ class EEGA(nn.Module):
     ) -> List[List[Tuple[Quintuple, float]]]:
         """Like :meth:`extract`, each quintuple with a confidence: the mean
         probability of its relation over its head x tail block of cells."""
-        if self.graph_builder is None:
-            raise ValueError("extraction needs a fitted graph_builder; build "
-                             "the model with EEGA.from_builder or load it "
-                             "with EEGA.from_pretrained")
-        if window_words < 1:
-            raise ValueError(f"window_words must be >= 1, got {window_words}")
-        was_training = self.training
-        self.eval()
-        # Gold quintuples, if any, play no part in extraction.
-        windows = [(index, start, replace(
-            sample, tokens=sample.tokens[start:end], quintuples=[]))
-            for index, sample in enumerate(samples)
-            for start, end in self._windows(sample, window_words)]
-        results: List[List[Tuple[Quintuple, float]]] = [[] for _ in samples]
-        for first in range(0, len(windows), batch_size):
-            chunk = windows[first:first + batch_size]
-            graphs = self.graph_builder.build_many(
-                [window for _, _, window in chunk], progress=False,
-                scene_graphs=scene_graphs)
-            batch = Batch.from_data_list(graphs).to(self.device)
-            grids = self.sample_grids(batch, self(batch).logits)
-            for (index, offset, _), grid in zip(chunk, grids):
-                probabilities = grid.softmax(dim=-1)
-                results[index].extend(
-                    (_shifted(q, offset),
-                     float(probabilities[q.head.start:q.head.end,
-                                         q.tail.start:q.tail.end,
-                                         TAG_TO_ID[q.relation]].mean()))
-                    for q in decode_grid(
-                        grid, entity_decoding=self.config.entity_decoding))
-        self.train(was_training)
-        return results
+        return extract_with_confidence([self], samples, batch_size,
+                                       scene_graphs, window_words)
 
     def _windows(self, sample: Sample,
                  window_words: int) -> List[Tuple[int, int]]:
@@ -438,6 +407,74 @@ class EEGA(nn.Module):
         Hugging Face Hub repository ``repo_id`` (created if needed); keyword
         arguments as :func:`jmere_pyg.models.hub.push_to_hub`."""
         return push_to_hub(self, repo_id, **kwargs)
+
+
+@torch.no_grad()
+def extract_with_confidence(
+        models: Sequence[EEGA], samples: Sequence[Sample],
+        batch_size: int = 16,
+        scene_graphs: Optional[Mapping[str, SceneGraph]] = None,
+        window_words: int = WINDOW_WORDS
+) -> List[List[Tuple[Quintuple, float]]]:
+    """:meth:`EEGA.extract_with_confidence` of one model or of an ensemble.
+
+    Several models decode the mean of their tag probabilities, each reading
+    the graphs of its own graph builder; the posts are cut into the windows
+    of the first model. One model decodes its logits, exactly as
+    :meth:`EEGA.extract`.
+    """
+    if not models:
+        raise ValueError("give at least one model")
+    for model in models:
+        if model.graph_builder is None:
+            raise ValueError("extraction needs a fitted graph_builder; build "
+                             "the model with EEGA.from_builder or load it "
+                             "with EEGA.from_pretrained")
+    decodings = {model.config.entity_decoding for model in models}
+    if len(decodings) != 1:
+        raise ValueError(f"the models decode entities differently "
+                         f"({sorted(decodings)}); an ensemble needs one way")
+    entity_decoding = decodings.pop()
+    if window_words < 1:
+        raise ValueError(f"window_words must be >= 1, got {window_words}")
+    was_training = [model.training for model in models]
+    for model in models:
+        model.eval()
+    # Gold quintuples, if any, play no part in extraction.
+    windows = [(index, start, replace(
+        sample, tokens=sample.tokens[start:end], quintuples=[]))
+        for index, sample in enumerate(samples)
+        for start, end in models[0]._windows(sample, window_words)]
+    results: List[List[Tuple[Quintuple, float]]] = [[] for _ in samples]
+    for first in range(0, len(windows), batch_size):
+        chunk = windows[first:first + batch_size]
+        per_model = []
+        for model in models:
+            graphs = model.graph_builder.build_many(
+                [window for _, _, window in chunk], progress=False,
+                scene_graphs=scene_graphs)
+            batch = Batch.from_data_list(graphs).to(model.device)
+            per_model.append([g.cpu() for g in model.sample_grids(
+                batch, model(batch).logits)])
+        for k, (index, offset, _) in enumerate(chunk):
+            if len(models) == 1:
+                grid = per_model[0][k]
+                probabilities = grid.softmax(dim=-1)
+            else:
+                probabilities = torch.stack(
+                    [grids[k].float().softmax(dim=-1) for grids in per_model]
+                ).mean(dim=0)
+                # decode_grid takes logits; its softmax of these is the mean.
+                grid = probabilities.clamp_min(1e-12).log()
+            results[index].extend(
+                (_shifted(q, offset),
+                 float(probabilities[q.head.start:q.head.end,
+                                     q.tail.start:q.tail.end,
+                                     TAG_TO_ID[q.relation]].mean()))
+                for q in decode_grid(grid, entity_decoding=entity_decoding))
+    for model, training in zip(models, was_training):
+        model.train(training)
+    return results
 
 
 def resolve_encoder(name_or_path: Optional[str]) -> str:

@@ -20,7 +20,7 @@ from ..error_analysis import error_analysis
 from ..graphs import OBJECT
 from ..models import EEGA
 from ..vision import ExtractionResult, ExtractorConfig, SceneGraphExtractor
-from ..models.eega import WINDOW_WORDS
+from ..models.eega import WINDOW_WORDS, extract_with_confidence
 from .config import DEFAULT_MAX_WORDS
 from .evaluation import evaluate, predict_ensemble, predict_graphs
 from .output_files import check_output, write_atomically
@@ -102,6 +102,25 @@ def input_notices(model: EEGA, samples: Sequence[Sample],
     return notices
 
 
+def _models_notices(models: Sequence[EEGA], samples: Sequence[Sample],
+                   graph_map: Optional[Mapping[str, SceneGraph]],
+                   report: Optional[ReadReport]) -> List[str]:
+    """:func:`input_notices` of every model of an ensemble, each once."""
+    return list(dict.fromkeys(
+        notice for model in models
+        for notice in input_notices(model, samples, graph_map, report)))
+
+
+def _checkpoint_list(checkpoint: Union[str, Path, Sequence[str]]
+                     ) -> List[str]:
+    """One checkpoint, or several for an ensemble, as a non-empty list."""
+    checkpoints = ([checkpoint] if isinstance(checkpoint, (str, Path))
+                   else list(checkpoint))
+    if not checkpoints:
+        raise ValueError("give at least one checkpoint")
+    return checkpoints
+
+
 def _notify(notices: Sequence[str]) -> None:
     for notice in notices:
         warnings.warn(notice, DataNotice, stacklevel=3)
@@ -133,10 +152,7 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
     by relation and by how many of their two entities were predicted
     (:func:`~jmere_pyg.error_analysis.error_analysis`).
     """
-    checkpoints = ([checkpoint] if isinstance(checkpoint, (str, Path))
-                   else list(checkpoint))
-    if not checkpoints:
-        raise ValueError("give at least one checkpoint")
+    checkpoints = _checkpoint_list(checkpoint)
     if output is not None:
         check_output(output, [data, *checkpoints, scene_graphs],
                      overwrite=overwrite)
@@ -145,9 +161,7 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
     samples, report = read_samples(data, data_format, max_words=max_words,
                                    on_too_long="skip")
     graph_map = _read_scene_graphs(scene_graphs)
-    _notify(list(dict.fromkeys(
-        notice for m in models
-        for notice in input_notices(m, samples, graph_map, report))))
+    _notify(_models_notices(models, samples, graph_map, report))
     images = count_scene_graph_matches(samples, graph_map)
     graph_lists = [m.graph_builder.build_many(samples, scene_graphs=graph_map)
                    for m in models]
@@ -194,7 +208,8 @@ def quintuple_record(quintuple: Quintuple, tokens: List[str],
     return record
 
 
-def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
+def predict_to_jsonl(checkpoint: Union[str, Sequence[str]], *,
+                     text: Optional[str] = None,
                      path: Optional[str] = None,
                      data_format: Optional[str] = None,
                      image_id: Optional[str] = None,
@@ -224,10 +239,16 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
     Posts longer than ``window_words`` words are read in windows of whole
     sentences (:meth:`EEGA.extract`): pairs across windows are not
     extracted.
+
+    Several checkpoints extract as one ensemble that decodes the mean of
+    their tag probabilities
+    (:func:`jmere_pyg.models.eega.extract_with_confidence`); raw images then
+    become scene graphs with the first checkpoint's extractor.
     """
+    checkpoints = _checkpoint_list(checkpoint)
     if output is not None:
-        check_output(output, [path, checkpoint, scene_graphs, image, images],
-                     overwrite=overwrite)
+        check_output(output, [path, *checkpoints, scene_graphs, image,
+                              images], overwrite=overwrite)
     if image is not None:
         if text is None:
             raise ValueError("--image goes with --text; give a folder with "
@@ -241,7 +262,9 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
     if scene_graphs is not None and (image is not None or images is not None):
         raise ValueError("--scene-graphs and --image/--images both give "
                          "scene graphs: pick one")
-    model = EEGA.from_pretrained(checkpoint, map_location=device)
+    models = [EEGA.from_pretrained(c, map_location=device)
+              for c in checkpoints]
+    model = models[0]
     report = None
     if text is not None:
         tokens = default_tokenizer()(text)
@@ -256,7 +279,7 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
     if image is not None or images is not None:
         image_files = ({image_id: Path(image)} if image is not None else
                        image_paths(images, (s.image_id for s in samples)))
-        config = checkpoint_extractor(model, checkpoint, detector,
+        config = checkpoint_extractor(model, checkpoints[0], detector,
                                       force_detector)
         if config is None:
             image_files = {}
@@ -264,9 +287,9 @@ def predict_to_jsonl(checkpoint: str, *, text: Optional[str] = None,
             result = extract_image_graphs(model, config, image_files, device)
             graph_map, failed = result.graphs, result.errors
             _report_images(samples, result)
-    _notify(input_notices(model, samples, graph_map, report))
-    extracted = model.extract_with_confidence(
-        samples, batch_size=batch_size, scene_graphs=graph_map,
+    _notify(_models_notices(models, samples, graph_map, report))
+    extracted = extract_with_confidence(
+        models, samples, batch_size=batch_size, scene_graphs=graph_map,
         window_words=window_words)
     lines, records = [], []
     for sample, found in zip(samples, extracted):

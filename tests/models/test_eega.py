@@ -7,6 +7,8 @@ from jmere_pyg import EEGA, EEGAConfig
 from jmere_pyg.data import Entity, Quintuple, Sample
 from jmere_pyg.data import SceneGraph, SceneObject, SceneRelation
 from jmere_pyg.graphs import GraphBuilder
+from jmere_pyg.models.eega import extract_with_confidence
+from jmere_pyg.tagging import decode_grid
 
 WORDS = ["Curry", "and", "Thompson", "won", "the", "NBA", "trophy", "in",
          "New", "York", "with", "the", "team", "so", "happy", "stars"]
@@ -159,6 +161,37 @@ def test_save_and_reload_predict_the_same(builder, tiny_encoder_path,
         torch.testing.assert_close(reloaded(batch).logits,
                                    model(batch).logits)
     assert reloaded.extract(samples) == model.extract(samples)
+
+
+def test_extract_with_an_ensemble_decodes_the_mean(builder,
+                                                  tiny_encoder_path):
+    samples = make_samples()
+    first = make_model(builder, tiny_encoder_path).eval()
+    alone = first.extract_with_confidence(samples)
+    assert any(alone)  # random weights still extract something
+    twice = extract_with_confidence([first, first], samples)
+    assert ([[q for q, _ in found] for found in twice]
+            == [[q for q, _ in found] for found in alone])
+    for found_twice, found_alone in zip(twice, alone):
+        for (_, c2), (_, c1) in zip(found_twice, found_alone):
+            assert c2 == pytest.approx(c1, abs=1e-5)
+
+    torch.manual_seed(1)
+    second = EEGA.from_builder(builder, first.config).eval()
+    batch = Batch.from_data_list(graphs(builder, samples))
+    with torch.no_grad():
+        mean = [(a.softmax(-1) + b.softmax(-1)) / 2 for a, b in zip(
+            first.sample_grids(batch, first(batch).logits),
+            second.sample_grids(batch, second(batch).logits))]
+    expected = [decode_grid(m.log()) for m in mean]
+    found = extract_with_confidence([first, second], samples)
+    assert [[q for q, _ in f] for f in found] == expected
+
+    with pytest.raises(ValueError, match="at least one model"):
+        extract_with_confidence([], samples)
+    second.config = second.config.replace(entity_decoding="diagonal")
+    with pytest.raises(ValueError, match="decode entities differently"):
+        extract_with_confidence([first, second], samples)
 
 
 def test_extract_ignores_gold_and_runs_without_image(builder,
