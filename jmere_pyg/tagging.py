@@ -71,8 +71,8 @@ from .labels import (ENTITY_TAG_IDS, ENTITY_TYPES, NUM_TAGS, RELATION_TAG_IDS,
                      is_relation_tag)
 
 __all__ = ["encode_grid", "decode_grid", "decode_batch", "segment_entities",
-           "pair_relation_probabilities", "tagging_recovery", "LOSS_CAUSES",
-           "ENTITY_DECODINGS"]
+           "pair_relation_probabilities", "probability_logits",
+           "tagging_recovery", "LOSS_CAUSES", "ENTITY_DECODINGS"]
 
 #: Causes of a gold quintuple lost by ``decode(encode(gold))``.
 LOSS_CAUSES: Tuple[str, ...] = ("overlapping_head_tail", "nested_spans",
@@ -271,6 +271,17 @@ def pair_relation_probabilities(probabilities: Tensor, head: Entity,
     """
     block = probabilities[head.start:head.end, tail.start:tail.end]
     return block.reshape(-1, NUM_TAGS).mean(dim=0)[_RELATION_CHOICES]
+
+
+def probability_logits(probabilities: Tensor) -> Tensor:
+    r"""Logits whose softmax gives back ``probabilities`` (their log, zeros
+    clamped to 1e-12), so that :func:`decode_grid` can decode a grid of
+    probabilities, such as the mean of an ensemble's.
+
+    Args:
+        probabilities (Tensor): ``[n, n, NUM_TAGS]``, each cell summing to 1.
+    """
+    return probabilities.clamp_min(1e-12).log()
 
 
 def _vote_probabilities(probabilities: Tensor, head: Entity,

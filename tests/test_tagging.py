@@ -8,7 +8,8 @@ import itertools
 from jmere_pyg.labels import ENTITY_TAG_IDS, NUM_TAGS, RELATIONS, TAG_TO_ID
 from jmere_pyg.tagging import (ENTITY_DECODINGS, decode_batch, decode_grid,
                                encode_grid, pair_relation_probabilities,
-                               segment_entities, tagging_recovery)
+                               probability_logits, segment_entities,
+                               tagging_recovery)
 
 PER_A = Entity(0, 2, "per")
 ORG_B = Entity(3, 4, "org")
@@ -173,6 +174,15 @@ def test_decode_logits_average_over_the_block():
     assert decode_grid(logits) == [Quintuple(head, tail, "member_of")]
     logits[0:2, 3, TAG_TO_ID["none"]] = 2.5
     assert decode_grid(logits) == []
+
+
+def test_probability_logits_give_back_the_probabilities():
+    probabilities = torch.randn(3, 3, NUM_TAGS).softmax(dim=-1)
+    probabilities[0, 0] = 0.0
+    probabilities[0, 0, TAG_TO_ID["none"]] = 1.0  # zeros stay finite
+    logits = probability_logits(probabilities)
+    assert torch.isfinite(logits).all()
+    assert torch.allclose(logits.softmax(dim=-1), probabilities, atol=1e-6)
 
 
 def test_pair_relation_probabilities_average_the_block():

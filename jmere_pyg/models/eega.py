@@ -18,7 +18,7 @@ from ..labels import NUM_TAGS, TAG_TO_ID
 from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   MultiChannelLayer, WordEncoder, WordEncoderInfo,
                   WordPairClassifier, word_pair_loss)
-from ..tagging import decode_grid
+from ..tagging import decode_grid, probability_logits
 from ..vision import (EXTRACTOR_FILE, ExtractorConfig, read_extractor_file,
                       write_extractor_file)
 from .config import EEGAConfig
@@ -409,6 +409,16 @@ class EEGA(nn.Module):
         return push_to_hub(self, repo_id, **kwargs)
 
 
+def shared_entity_decoding(models: Sequence[EEGA]) -> str:
+    """The ``entity_decoding`` of every model of an ensemble, which decodes
+    their mean probabilities one way; models that differ are refused."""
+    decodings = {model.config.entity_decoding for model in models}
+    if len(decodings) != 1:
+        raise ValueError(f"the models decode entities differently "
+                         f"({sorted(decodings)}); an ensemble needs one way")
+    return decodings.pop()
+
+
 @torch.no_grad()
 def extract_with_confidence(
         models: Sequence[EEGA], samples: Sequence[Sample],
@@ -430,11 +440,7 @@ def extract_with_confidence(
             raise ValueError("extraction needs a fitted graph_builder; build "
                              "the model with EEGA.from_builder or load it "
                              "with EEGA.from_pretrained")
-    decodings = {model.config.entity_decoding for model in models}
-    if len(decodings) != 1:
-        raise ValueError(f"the models decode entities differently "
-                         f"({sorted(decodings)}); an ensemble needs one way")
-    entity_decoding = decodings.pop()
+    entity_decoding = shared_entity_decoding(models)
     if window_words < 1:
         raise ValueError(f"window_words must be >= 1, got {window_words}")
     was_training = [model.training for model in models]
@@ -464,8 +470,7 @@ def extract_with_confidence(
                 probabilities = torch.stack(
                     [grids[k].float().softmax(dim=-1) for grids in per_model]
                 ).mean(dim=0)
-                # decode_grid takes logits; its softmax of these is the mean.
-                grid = probabilities.clamp_min(1e-12).log()
+                grid = probability_logits(probabilities)
             results[index].extend(
                 (_shifted(q, offset),
                  float(probabilities[q.head.start:q.head.end,

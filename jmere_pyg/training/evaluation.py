@@ -9,7 +9,8 @@ from tqdm.auto import tqdm
 
 from ..data.sample import Quintuple, Sample
 from ..metrics import QuintupleMetrics
-from ..tagging import decode_grid
+from ..models.eega import shared_entity_decoding
+from ..tagging import decode_grid, probability_logits
 
 
 def length_order(model, graphs: Sequence[HeteroData]) -> List[int]:
@@ -105,11 +106,7 @@ def predict_ensemble(models: Sequence, graphs: Sequence[Sequence[HeteroData]],
     if len({len(g) for g in graphs}) != 1:
         raise ValueError(f"the models' graph lists differ in length: "
                          f"{[len(g) for g in graphs]}")
-    decodings = {model.config.entity_decoding for model in models}
-    if len(decodings) != 1:
-        raise ValueError(f"the models decode entities differently "
-                         f"({sorted(decodings)}); an ensemble needs one way")
-    entity_decoding = decodings.pop()
+    entity_decoding = shared_entity_decoding(models)
     predictions: List[List[Quintuple]] = []
     for first in range(0, len(graphs[0]), chunk_size):
         total: List[Tensor] = []
@@ -126,8 +123,7 @@ def predict_ensemble(models: Sequence, graphs: Sequence[Sequence[HeteroData]],
                         f"sample {first + i}: model {k + 1} reads "
                         f"{grid.size(0)} words, model 1 {total[i].size(0)}")
                 total[i] += grid.float().softmax(dim=-1)
-        # decode_grid takes logits; its softmax of log(mean) is the mean.
-        predictions += [decode_grid((t / len(models)).clamp_min(1e-12).log(),
+        predictions += [decode_grid(probability_logits(t / len(models)),
                                     entity_decoding=entity_decoding)
                         for t in total]
     return predictions
