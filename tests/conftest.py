@@ -1,8 +1,12 @@
-"""Shared fixtures: a tiny random encoder, the shared data folder."""
+"""Shared fixtures: a tiny random encoder, a parser without spaCy, the shared
+data folder."""
 from pathlib import Path
+from typing import List, Tuple
 
 import pytest
 import torch
+
+from jmere_pyg.graphs import ParsedSentence, TextParser
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -57,3 +61,29 @@ def mnre_file(shared_data):
         return file
     return path
 
+
+class ChainParser(TextParser):
+    """Parses without spaCy: word ``i`` depends on word ``i + 1`` (label
+    ``dep{i % 3}``), the last word is the root; capitalised words are PROPN,
+    the others NOUN. Counts the sentences it parses."""
+
+    def __init__(self):
+        super().__init__("chain-stub")
+        self.parsed: List[Tuple[str, ...]] = []
+
+    def _parse_into_cache(self, keys, progress):
+        for words in keys:
+            n = len(words)
+            self.parsed.append(words)
+            self.cache[words] = ParsedSentence(
+                words,
+                tuple(min(i + 1, n - 1) for i in range(n)),
+                tuple("ROOT" if i == n - 1 else f"dep{i % 3}"
+                      for i in range(n)),
+                tuple("PROPN" if w[:1].isupper() else "NOUN" for w in words),
+            )
+
+
+@pytest.fixture
+def chain_parser() -> ChainParser:
+    return ChainParser()

@@ -240,7 +240,11 @@ def test_config_rejects_unknown_mode_and_fields():
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
-def test_cuda_matches_cpu(builder, tiny_encoder_path):
+def test_cuda_matches_cpu(chain_parser, tiny_encoder_path):
+    # The stub parser: GPU machines often lack spaCy.
+    samples = make_samples()
+    builder = GraphBuilder(parser=chain_parser).fit(samples, scene_graphs={
+        s.image_id: s.scene_graph for s in samples if s.scene_graph})
     model = make_model(builder, tiny_encoder_path).eval()
     batch = Batch.from_data_list(graphs(builder, make_samples()))
     with torch.no_grad():

@@ -294,7 +294,12 @@ def test_the_hub_is_not_probed_behind_a_proxy(monkeypatch):
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("family", FAMILIES)
-def test_cuda_matches_cpu(tiny_detector_paths, image_files, family):
+def test_cuda_matches_cpu(tiny_detector_paths, image_files, family,
+                          monkeypatch):
+    # Full float32 on the GPU: TF32 convolutions (PyTorch's default) round
+    # to 10 bits, and a random detector's near-equal scores then reorder.
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
     paths = sorted(image_files.iterdir())
     cpu = extractor(tiny_detector_paths, family).extract(paths)
     cuda = extractor(tiny_detector_paths, family, device="cuda").extract(
