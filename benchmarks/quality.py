@@ -32,6 +32,8 @@ VARIANTS = {
     # Not an ablation: the main job's model plus dilated convolutions over
     # the word-pair grid, a lever for quality (off by default).
     "grid_conv": {"pair_conv_channels": 32},
+    # Likewise: a rank-128 bilinear (biaffine) term in the pair logits.
+    "bilinear": {"pair_bilinear_dim": 128},
 }
 PROTOCOLS = ("strict", "paper", "mner")
 

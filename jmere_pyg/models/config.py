@@ -51,6 +51,11 @@ class EEGAConfig(DictConfig):
             MiniLM it lost 1.2 val strict F1 over three seeds and made an
             epoch about 20 % slower (``benchmarks/results/quality.md``).
             (default: ``None``)
+        pair_bilinear_dim (int, optional): rank of a bilinear (biaffine)
+            term added to the word-pair logits, so that head and tail words
+            interact multiplicatively (see
+            :class:`jmere_pyg.nn.WordPairClassifier`). ``None`` adds none.
+            (default: ``None``)
         alpha (float): weight of the node term in
             ``L_graph = alpha * D_wd + (1 - alpha) * D_gwd``. (default: ``0.4``)
         graph_loss_weight (float): ``lambda`` in
@@ -113,6 +118,7 @@ class EEGAConfig(DictConfig):
     dropout: float = 0.1
     pair_hidden_dim: Optional[int] = 384
     pair_conv_channels: Optional[int] = None
+    pair_bilinear_dim: Optional[int] = None
     alpha: float = 0.4
     graph_loss_weight: float = 0.6
     alignment_mode: str = "sparse"
@@ -153,6 +159,9 @@ class EEGAConfig(DictConfig):
                              f"pair_conv_channels="
                              f"{self.pair_conv_channels!r}, pair_hidden_dim="
                              f"{self.pair_hidden_dim!r}")
+        if self.pair_bilinear_dim is not None and self.pair_bilinear_dim < 1:
+            raise ValueError(f"pair_bilinear_dim must be a positive rank or "
+                             f"None, got {self.pair_bilinear_dim!r}")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
 

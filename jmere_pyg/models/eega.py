@@ -148,7 +148,8 @@ class EEGA(nn.Module):
             hidden, config.num_tags, dropout=config.dropout,
             hidden_channels=config.pair_hidden_dim,
             max_distance=config.max_distance,
-            conv_channels=config.pair_conv_channels)
+            conv_channels=config.pair_conv_channels,
+            bilinear_channels=config.pair_bilinear_dim)
 
     @classmethod
     def from_builder(cls, graph_builder: GraphBuilder,

@@ -35,6 +35,19 @@ class WordPairClassifier(torch.nn.Module):
     hidden states of each sample's grid of pairs before :math:`\mathbf{W}_o`,
     so that a cell sees its neighbours.
 
+    With :obj:`bilinear_channels=r`, a bilinear term of rank :math:`r` is
+    added to the logits, so that the head and the tail words interact
+    multiplicatively (a biaffine scorer, Dozat and Manning, ICLR 2017, with
+    class weights factored through shared :math:`r`-dimensional projections):
+
+    .. math::
+        \mathbf{y}_{i,j} \mathrel{+}= \mathbf{U} \big(
+        \textrm{Dropout}(\mathbf{A} \mathbf{s}_i + \mathbf{a}) \odot
+        \textrm{Dropout}(\mathbf{B} \mathbf{s}_j + \mathbf{b})\big)
+
+    The linear parts of a biaffine scorer are already in the terms above.
+    Each pair costs :math:`r` products, no :math:`(C, r, r)` tensor.
+
     The paper's :math:`p_{i,j} = \textrm{softmax}(\mathbf{y}_{i,j})`; the
     layer returns the logits :math:`\mathbf{y}_{i,j}` (see
     :func:`word_pair_loss`). :math:`\mathbf{W}_p` is applied as
@@ -57,6 +70,8 @@ class WordPairClassifier(torch.nn.Module):
             :class:`GridConv` over the hidden states (needs
             :obj:`hidden_channels`); :obj:`None` adds none.
             (default: :obj:`None`)
+        bilinear_channels (int, optional): Rank :math:`r` of the bilinear
+            term; :obj:`None` adds none. (default: :obj:`None`)
 
     Shapes:
         - **input:**
@@ -70,16 +85,21 @@ class WordPairClassifier(torch.nn.Module):
     def __init__(self, channels: int, num_tags: int, dropout: float = 0.1,
                  hidden_channels: Optional[int] = None,
                  max_distance: int = 10,
-                 conv_channels: Optional[int] = None):
+                 conv_channels: Optional[int] = None,
+                 bilinear_channels: Optional[int] = None):
         super().__init__()
         if conv_channels is not None and hidden_channels is None:
             raise ValueError("a grid convolution ('conv_channels') needs a "
                              "hidden layer ('hidden_channels')")
+        if bilinear_channels is not None and bilinear_channels < 1:
+            raise ValueError(f"'bilinear_channels' must be a positive rank, "
+                             f"got {bilinear_channels}")
         self.channels = channels
         self.num_tags = num_tags
         self.dropout = dropout
         self.hidden_channels = hidden_channels
         self.conv_channels = conv_channels
+        self.bilinear_channels = bilinear_channels
         width = num_tags if hidden_channels is None else hidden_channels
         self.lin = Linear(2 * channels, width)
         if hidden_channels is None:
@@ -90,6 +110,14 @@ class WordPairClassifier(torch.nn.Module):
             self.out = Linear(hidden_channels, num_tags)
         self.grid_conv = (None if conv_channels is None else GridConv(
             hidden_channels, conv_channels, dropout=dropout))
+        if bilinear_channels is None:
+            self.bilinear_head = self.bilinear_tail = None
+            self.bilinear_out = None
+        else:
+            self.bilinear_head = Linear(channels, bilinear_channels)
+            self.bilinear_tail = Linear(channels, bilinear_channels)
+            self.bilinear_out = Linear(bilinear_channels, num_tags,
+                                       bias=False)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -99,6 +127,10 @@ class WordPairClassifier(torch.nn.Module):
             self.out.reset_parameters()
         if self.grid_conv is not None:
             self.grid_conv.reset_parameters()
+        if self.bilinear_out is not None:
+            self.bilinear_head.reset_parameters()
+            self.bilinear_tail.reset_parameters()
+            self.bilinear_out.reset_parameters()
 
     def forward(self, s: Tensor, pair_index: Tensor,
                 distance: Optional[Tensor] = None,
@@ -113,13 +145,21 @@ class WordPairClassifier(torch.nn.Module):
             batch (torch.Tensor, optional): The sample of every word
                 :math:`(N)`; required with a grid convolution.
         """
+        words = s
         s = F.dropout(s, p=self.dropout, training=self.training)
         weight_head, weight_tail = self.lin.weight.split(self.channels, dim=1)
         head = s @ weight_head.t()
         tail = s @ weight_tail.t()
         y = head[pair_index[0]] + tail[pair_index[1]] + self.lin.bias
-        if self.out is None:
-            return y
+        if self.out is not None:
+            y = self._hidden_logits(y, pair_index, distance, batch)
+        if self.bilinear_out is not None:
+            y = y + self._bilinear_logits(words, pair_index)
+        return y
+
+    def _hidden_logits(self, y: Tensor, pair_index: Tensor,
+                       distance: Optional[Tensor],
+                       batch: Optional[Tensor]) -> Tensor:
         if distance is None:
             raise ValueError("a WordPairClassifier with a hidden layer needs "
                              "the pair distances")
@@ -133,11 +173,22 @@ class WordPairClassifier(torch.nn.Module):
         y = F.dropout(y, p=self.dropout, training=self.training)
         return self.out(y)
 
+    def _bilinear_logits(self, s: Tensor, pair_index: Tensor) -> Tensor:
+        # Projected once per word and gathered per pair; dropout after the
+        # projection, so each word's r features get one mask.
+        head = F.dropout(self.bilinear_head(s), p=self.dropout,
+                         training=self.training)
+        tail = F.dropout(self.bilinear_tail(s), p=self.dropout,
+                         training=self.training)
+        return self.bilinear_out(head[pair_index[0]] * tail[pair_index[1]])
+
     def __repr__(self) -> str:
         hidden = ('' if self.hidden_channels is None else
                   f', hidden_channels={self.hidden_channels}')
         if self.conv_channels is not None:
             hidden += f', conv_channels={self.conv_channels}'
+        if self.bilinear_channels is not None:
+            hidden += f', bilinear_channels={self.bilinear_channels}'
         return (f'{self.__class__.__name__}({self.channels}, '
                 f'num_tags={self.num_tags}{hidden})')
 

@@ -57,7 +57,8 @@ def graphs(builder, samples):
 
 
 @pytest.mark.parametrize("mode,overrides", [
-    ("sparse", {}), ("dense", {}), ("sparse", {"pair_conv_channels": 4})])
+    ("sparse", {}), ("dense", {}), ("sparse", {"pair_conv_channels": 4}),
+    ("sparse", {"pair_bilinear_dim": 4})])
 def test_sample_alone_equals_sample_in_batch(builder, tiny_encoder_path, mode,
                                              overrides):
     model = make_model(builder, tiny_encoder_path, alignment_mode=mode,
@@ -138,7 +139,8 @@ def test_batch_without_objects_has_no_graph_loss_and_no_nan(
 @pytest.mark.parametrize("overrides", [
     {"use_image": False}, {"use_alignment": False},
     {"use_edge_types": False}, {"use_multi_channel": False},
-    {"alignment_nodes_only": True}, {"pair_conv_channels": 4}])
+    {"alignment_nodes_only": True}, {"pair_conv_channels": 4},
+    {"pair_bilinear_dim": 4}])
 def test_ablations_run(builder, tiny_encoder_path, overrides):
     model = make_model(builder, tiny_encoder_path, **overrides)
     output = model(Batch.from_data_list(graphs(builder, make_samples())))
@@ -146,7 +148,8 @@ def test_ablations_run(builder, tiny_encoder_path, overrides):
     output.loss.backward()
 
 
-@pytest.mark.parametrize("overrides", [{}, {"pair_conv_channels": 4}])
+@pytest.mark.parametrize("overrides", [{}, {"pair_conv_channels": 4},
+                                       {"pair_bilinear_dim": 4}])
 def test_save_and_reload_predict_the_same(builder, tiny_encoder_path,
                                           tmp_path, overrides):
     model = make_model(builder, tiny_encoder_path, **overrides).eval()
@@ -236,6 +239,8 @@ def test_config_rejects_unknown_mode_and_fields():
         EEGAConfig.from_dict({"hidden": 3})
     with pytest.raises(ValueError, match="pair_conv_channels"):
         EEGAConfig(pair_hidden_dim=None, pair_conv_channels=8)
+    with pytest.raises(ValueError, match="pair_bilinear_dim"):
+        EEGAConfig(pair_bilinear_dim=0)
 
 
 @pytest.mark.cuda
