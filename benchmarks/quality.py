@@ -68,6 +68,14 @@ def cpu_name() -> str:
     return f"{platform.machine()} CPU, {os.cpu_count()} cores"
 
 
+def machine(config: TrainingConfig) -> str:
+    """The processor, and the GPU where the runs' device is one."""
+    gpu = (torch.cuda.get_device_name() if config.device != "cpu"
+           and torch.cuda.is_available() else None)
+    return (f"{cpu_name()}, {torch.get_num_threads()} threads, torch "
+            f"{torch.__version__}, " + (f"GPU {gpu}" if gpu else "no GPU"))
+
+
 def mean_std(values):
     return (statistics.mean(values),
             statistics.stdev(values) if len(values) > 1 else 0.0)
@@ -112,9 +120,8 @@ def main():
                 "`--report-only`)" if args.report_only else ""), "",
              f"Epochs per run: {args.epochs}, batch and learning rates from "
              f"`{args.config}`.", "",
-             f"Machine: {cpu_name()}, {torch.get_num_threads()} "
-             f"threads, torch {torch.__version__}, no GPU; no images exist "
-             f"here, so every run is text only.", "",
+             f"Machine: {machine(config)}; no images exist here, so every "
+             f"run is text only.", "",
              "Mean ± standard deviation over seeds of the val split, the "
              "checkpoint chosen on val strict F1.", "",
              "| variant | seeds | " + " | ".join(
