@@ -15,7 +15,9 @@
 #                         configuration trained on GPU
 # Then, on the GPU machine: bash .gpu/run.sh (carrying .gpu);
 # bash .gpu_e2e/run.sh (carrying .gpu/site and .gpu_e2e);
-# bash .gpu_minilm/run.sh (carrying .gpu/site, .gpu_e2e and .gpu_minilm).
+# bash .gpu_minilm/run.sh (carrying .gpu/site, .gpu_e2e and .gpu_minilm);
+# VARIANTS=... SEEDS=... bash benchmarks/gpu_quality.sh (carrying the same)
+# trains quality.py's runs all at once.
 # Needs .venv (scripts/setup.sh) and the MPNet parts for gpu_step_mpnet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
