@@ -18,12 +18,19 @@
 # bash .gpu_minilm/run.sh (carrying .gpu/site, .gpu_e2e and .gpu_minilm);
 # VARIANTS=... SEEDS=... bash benchmarks/gpu_quality.sh (carrying the same)
 # trains quality.py's runs all at once.
+#   .gpu_mpnet1 .. .gpu_mpnet5  MPNet-base's weights in float16 (219 MB),
+#                         split in five parts of 44 MB, one a call: carry
+#                         .gpu/site, .gpu_e2e and .gpu_mpnet1 in a first call,
+#                         then .gpu_mpnet2 .. 5 each in a call of its own
+#                         within the machine's 30 warm seconds (files there
+#                         stay between calls while it is held); then
+#                         ENCODER=mpnet bash benchmarks/gpu_quality.sh
 # Needs .venv (scripts/setup.sh) and the MPNet parts for gpu_step_mpnet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-for folder in /.gpu/ /.gpu_e2e/ /.gpu_minilm/; do
-  grep -qx "$folder" .git/info/exclude 2>/dev/null || echo "$folder" >> .git/info/exclude
+for folder in /.gpu/ /.gpu_e2e/ /.gpu_minilm/ '/.gpu_mpnet*/'; do
+  grep -qxF "$folder" .git/info/exclude 2>/dev/null || echo "$folder" >> .git/info/exclude
 done
 mkdir -p .gpu .gpu_e2e .gpu_minilm
 
@@ -86,4 +93,21 @@ AutoModel.from_pretrained(source).half().save_pretrained(".gpu_minilm")
 AutoTokenizer.from_pretrained(source).save_pretrained(".gpu_minilm")
 PY
 cp benchmarks/results/gpu_h200/train_minilm.sh .gpu_minilm/run.sh
-du -sh .gpu .gpu_e2e .gpu_minilm
+
+if [ ! -f .gpu_mpnet5/part ]; then
+  staged=$(mktemp -d)
+  $PY - "$staged" <<'PY'
+import sys
+from transformers import AutoModel, AutoTokenizer
+from jmere_pyg.models.eega import resolve_encoder
+source = resolve_encoder("all-mpnet-base-v2")
+AutoModel.from_pretrained(source).half().save_pretrained(sys.argv[1])
+AutoTokenizer.from_pretrained(source).save_pretrained(sys.argv[1])
+PY
+  (cd "$staged" && sha256sum model.safetensors > sha256 && split -n 5 -d -a 1 model.safetensors part)
+  for k in 1 2 3 4 5; do
+    mkdir -p ".gpu_mpnet$k" && mv "$staged/part$((k - 1))" ".gpu_mpnet$k/part"
+  done
+  rm "$staged/model.safetensors" && mv "$staged"/* .gpu_mpnet1/ && rm -rf "$staged"
+fi
+du -sh .gpu .gpu_e2e .gpu_minilm .gpu_mpnet*
