@@ -58,5 +58,5 @@ echo "all runs: $(( $(date +%s) - started )) s"
 $PY benchmarks/quality.py --config /tmp/gpu_quality.json --variants $VARIANTS \
   --seeds $SEEDS --epochs "$EPOCHS" --runs "$RUNS" --report-only \
   --out "$OUT/quality.md" --json "$OUT/quality.json" > /dev/null
-cat "$OUT/quality.md" | head -40
+head -40 "$OUT/quality.md"
 tar czf "$OUT/runs.tar.gz" "$RUNS"/*.log "$RUNS"/*/log.jsonl "$RUNS"/*/metrics.json

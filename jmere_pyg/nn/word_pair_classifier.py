@@ -145,16 +145,15 @@ class WordPairClassifier(torch.nn.Module):
             batch (torch.Tensor, optional): The sample of every word
                 :math:`(N)`; required with a grid convolution.
         """
-        words = s
-        s = F.dropout(s, p=self.dropout, training=self.training)
+        x = F.dropout(s, p=self.dropout, training=self.training)
         weight_head, weight_tail = self.lin.weight.split(self.channels, dim=1)
-        head = s @ weight_head.t()
-        tail = s @ weight_tail.t()
+        head = x @ weight_head.t()
+        tail = x @ weight_tail.t()
         y = head[pair_index[0]] + tail[pair_index[1]] + self.lin.bias
         if self.out is not None:
             y = self._hidden_logits(y, pair_index, distance, batch)
         if self.bilinear_out is not None:
-            y = y + self._bilinear_logits(words, pair_index)
+            y = y + self._bilinear_logits(s, pair_index)
         return y
 
     def _hidden_logits(self, y: Tensor, pair_index: Tensor,
