@@ -38,11 +38,17 @@ def make_samples():
     ]
 
 
+def fit_builder(parser=None) -> GraphBuilder:
+    """A builder fitted on :func:`make_samples` (``parser``: the default
+    spaCy one when ``None``)."""
+    samples = make_samples()
+    return GraphBuilder(parser=parser).fit(samples, scene_graphs={
+        s.image_id: s.scene_graph for s in samples if s.scene_graph})
+
+
 @pytest.fixture(scope="module")
 def builder():
-    samples = make_samples()
-    return GraphBuilder().fit(samples, scene_graphs={
-        s.image_id: s.scene_graph for s in samples if s.scene_graph})
+    return fit_builder()
 
 
 def make_model(builder, tiny_encoder_path, **overrides):
@@ -247,9 +253,7 @@ def test_config_rejects_unknown_mode_and_fields():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_cuda_matches_cpu(chain_parser, tiny_encoder_path):
     # The stub parser: GPU machines often lack spaCy.
-    samples = make_samples()
-    builder = GraphBuilder(parser=chain_parser).fit(samples, scene_graphs={
-        s.image_id: s.scene_graph for s in samples if s.scene_graph})
+    builder = fit_builder(chain_parser)
     model = make_model(builder, tiny_encoder_path).eval()
     batch = Batch.from_data_list(graphs(builder, make_samples()))
     with torch.no_grad():
