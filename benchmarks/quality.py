@@ -25,15 +25,20 @@ from error_analysis import analyse_checkpoint, report_lines
 from jmere_pyg import JMEREDataset
 from jmere_pyg.training import TrainingConfig, train
 
+#: Each variant's departures from the experiment file: training settings,
+#: and under "model" the model's.
 VARIANTS = {
     "eega": {},
-    "no_edge_types": {"use_edge_types": False},
-    "no_multi_channel": {"use_multi_channel": False},
+    "no_edge_types": {"model": {"use_edge_types": False}},
+    "no_multi_channel": {"model": {"use_multi_channel": False}},
     # Not an ablation: the main job's model plus dilated convolutions over
     # the word-pair grid, a lever for quality (off by default).
-    "grid_conv": {"pair_conv_channels": 32},
+    "grid_conv": {"model": {"pair_conv_channels": 32}},
     # Likewise: a rank-128 bilinear (biaffine) term in the pair logits.
-    "bilinear": {"pair_bilinear_dim": 128},
+    "bilinear": {"model": {"pair_bilinear_dim": 128}},
+    # Likewise: the main job scored, selected and saved as an exponential
+    # moving average of its weights over about 500 steps.
+    "ema": {"ema_decay": 0.998},
 }
 PROTOCOLS = ("strict", "paper", "mner")
 
@@ -45,15 +50,25 @@ def run_variant(name, seed, args):
         if args.report_only:
             return None, run_dir, None
         config = TrainingConfig.from_file(args.config).to_dict()
-        config.update(run_dir=str(run_dir), seed=seed, epochs=args.epochs,
-                      model={**config.get("model", {}), **VARIANTS[name]})
+        variant = VARIANTS[name]
+        config.update(variant, run_dir=str(run_dir), seed=seed,
+                      epochs=args.epochs,
+                      model={**config.get("model", {}),
+                             **variant.get("model", {})})
         train(TrainingConfig.from_dict(config), progress=False)
     # Training and val time of every epoch, from the run's own log.
     with open(run_dir / "log.jsonl") as log:
         epochs = [json.loads(line) for line in log]
-    return (json.loads(metrics_path.read_text()), run_dir,
-            {"epochs": len(epochs),
-             "seconds": round(sum(e["seconds"] for e in epochs))})
+    timing = {"epochs": len(epochs),
+              "seconds": round(sum(e["seconds"] for e in epochs))}
+    if "online" in epochs[0]:
+        # A weight-averaged run also scored the weights themselves: their
+        # best epoch is what the same run would have kept without averaging.
+        online = max(epochs, key=lambda e: e["online"]["strict"]["f1"])
+        timing["online"] = {"best_epoch": online["epoch"],
+                            **{f"{p}_f1": 100 * online["online"][p]["f1"]
+                               for p in PROTOCOLS}}
+    return json.loads(metrics_path.read_text()), run_dir, timing
 
 
 def cpu_name() -> str:
@@ -151,6 +166,24 @@ def main():
               f"{t['seconds']} | " + " | ".join(
                   f"{100 * m[p]['f1']:.2f}" for p in PROTOCOLS) + " |"
               for name, runs in rows.items() for seed, m, _, t in runs]
+    averaged = [(name, seed, m, t) for name, runs in rows.items()
+                for seed, m, _, t in runs if "online" in t]
+    if averaged:
+        lines += ["", "Weight-averaged runs: the average against the "
+                  "weights themselves in the same run, each at its own best "
+                  "epoch on val strict F1 (the trajectory is the averaged "
+                  "run's: its learning-rate decay and early stop follow the "
+                  "average).", "",
+                  "| variant | seed | weights | best epoch | strict F1 | "
+                  "paper F1 | MNER F1 |", "|---|---|---|---|---|---|---|"]
+        for name, seed, m, t in averaged:
+            lines.append(f"| {name} | {seed} | average | {m['best_epoch']} | "
+                         + " | ".join(f"{100 * m[p]['f1']:.2f}"
+                                      for p in PROTOCOLS) + " |")
+            lines.append(f"| {name} | {seed} | themselves | "
+                         f"{t['online']['best_epoch']} | " + " | ".join(
+                             f"{t['online'][f'{p}_f1']:.2f}"
+                             for p in PROTOCOLS) + " |")
     lines.append("")
 
     if "eega" in rows:

@@ -49,6 +49,14 @@ class TrainingConfig(DictConfig):
         warmup_ratio (float): share of the steps spent warming up
             (``"linear_warmup"``). (default: ``0.1``)
         grad_clip (float): maximum gradient norm. (default: ``1.0``)
+        ema_decay (float, optional): keep an exponential moving average of
+            the weights, ``avg = ema_decay * avg + (1 - ema_decay) * w``
+            after every optimiser step (PyTorch's
+            :class:`~torch.optim.swa_utils.AveragedModel`), and score, select
+            and save the average instead of the weights themselves; the log
+            then also holds the val scores of the weights themselves
+            (``"online"``). ``0.998`` averages over about 500 steps.
+            ``None`` trains without it. (default: ``None``)
         patience (int): early stopping on val quintuple F1 (the paper's 5).
             (default: ``5``)
         seed (int): seed of every random generator. (default: ``42``)
@@ -98,6 +106,7 @@ class TrainingConfig(DictConfig):
     lr_decay_patience: int = 1
     warmup_ratio: float = 0.1
     grad_clip: float = 1.0
+    ema_decay: Optional[float] = None
     patience: int = 5
     seed: int = 42
     device: str = "auto"
@@ -143,6 +152,9 @@ class TrainingConfig(DictConfig):
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, "
                              f"got {self.lr_schedule!r}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in (0, 1), got "
+                             f"{self.ema_decay}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(f"warmup_ratio must be in [0, 1), got "
                              f"{self.warmup_ratio}")

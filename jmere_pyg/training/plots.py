@@ -24,7 +24,8 @@ def _pyplot():
 
 
 def plot_learning_curves(log_path: Path, out_path: Path) -> Path:
-    """Training loss and val F1 (strict, paper, MNER) per epoch."""
+    """Training loss and val F1 (strict, paper, MNER) per epoch; for a
+    weight-averaged run also the strict F1 of the weights themselves."""
     plt = _pyplot()
     records = [json.loads(line) for line in Path(log_path).read_text()
                .splitlines() if line.strip()]
@@ -39,6 +40,10 @@ def plot_learning_curves(log_path: Path, out_path: Path) -> Path:
                        ("val_mner", "MNER")):
         f1_ax.plot(epochs, [r[key]["f1"] for r in records], marker="o",
                    label=label)
+    if all("online" in r for r in records):
+        # A weight-averaged run: the weights themselves, dashed.
+        f1_ax.plot(epochs, [r["online"]["strict"]["f1"] for r in records],
+                   linestyle="--", label="quintuple (strict), not averaged")
     f1_ax.set(xlabel="epoch", ylabel="val F1", title="Validation F1")
     f1_ax.legend()
     fig.tight_layout()

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DistributedSampler
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
@@ -157,7 +158,8 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     """Train EEGA on ``config.data_root`` with early stopping on val F1.
 
     The run folder gets ``best/`` (the best-on-val checkpoint in
-    ``save_pretrained`` format), ``training_config.json``, ``log.jsonl`` (one
+    ``save_pretrained`` format; the weight average with
+    ``config.ema_decay``), ``training_config.json``, ``log.jsonl`` (one
     line per epoch), ``last_state.pt`` (the state after the last finished
     epoch, what ``resume=True`` continues from) and ``metrics.json`` (val
     metrics of the best checkpoint). An interrupted epoch is lost: a resumed
@@ -234,13 +236,14 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
                             batch_size=config.batch_size // world_size,
                             sampler=sampler, num_workers=config.num_workers)
     scheduler = build_scheduler(optimizer, config, len(loader))
+    averaged = build_weight_average(model, config)
     step_scheduler = (scheduler if config.lr_schedule == "linear_warmup"
                       else None)
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "bad_epochs": 0,
              "best_metrics": None, "history": []}
     if resume:
         state = load_last_state(run_dir / LAST_STATE, model, optimizer,
-                                scheduler, device)
+                                scheduler, device, averaged)
         if is_main:
             _truncate_log(run_dir / LOG_NAME, state["epoch"])
 
@@ -256,10 +259,16 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         started = time.time()
         losses = _train_one_epoch(wrapped, model, loader, optimizer,
                                   step_scheduler, config, epoch, world_size,
-                                  progress and is_main)
-        val = evaluate(model, val_graphs, val_set.samples,
+                                  progress and is_main, averaged)
+        # With weight averaging the average is what is scored, selected and
+        # saved; the weights themselves are scored too, to show the gain.
+        scored = model if averaged is None else averaged.module
+        val = evaluate(scored, val_graphs, val_set.samples,
                        batch_size=config.eval_batch_size,
                        progress=progress and is_main)
+        online = None if averaged is None else evaluate(
+            model, val_graphs, val_set.samples,
+            batch_size=config.eval_batch_size, progress=progress and is_main)
         f1 = val["strict"]["f1"]
         if step_scheduler is None:
             scheduler.step(f1)
@@ -268,7 +277,8 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             state.update(best_f1=f1, best_epoch=epoch, bad_epochs=0,
                          best_metrics=val)
             if is_main:  # the model card gets settings and val scores
-                _save_best(model, run_dir / BEST_DIR, training=config.to_dict(),
+                _save_best(scored, run_dir / BEST_DIR,
+                           training=config.to_dict(),
                            metrics={"split": "val", "epoch": epoch, **val})
         else:
             state["bad_epochs"] += 1
@@ -278,6 +288,9 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
                   "lr": [g["lr"] for g in optimizer.param_groups],
                   "seconds": round(time.time() - started, 1),
                   "best": improved}
+        if online is not None:
+            record["online"] = {protocol: online[protocol]
+                                for protocol in ("strict", "paper", "mner")}
         state["history"].append(record)
         state["epoch"] = epoch
         if is_main:
@@ -286,7 +299,7 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             # Only a finished epoch is saved: an interrupted one is lost and
             # redone on resume, as if it had never started.
             save_last_state(run_dir / LAST_STATE, model, optimizer,
-                            scheduler, state)
+                            scheduler, state, averaged)
             tqdm.write(_epoch_line(record))
     if distributed:
         dist.barrier()
@@ -343,9 +356,22 @@ def train_step(wrapped, model: EEGA, batch, optimizer,
                         graph_loss.detach()])
 
 
+def build_weight_average(model: EEGA, config: TrainingConfig
+                         ) -> Optional[AveragedModel]:
+    """The exponential moving average of ``model``'s weights that
+    ``config.ema_decay`` asks for (its ``.module`` is an :class:`EEGA`), or
+    ``None``. Its first update copies the weights."""
+    if config.ema_decay is None:
+        return None
+    return AveragedModel(model,
+                         multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
+
+
 def _train_one_epoch(wrapped, model: EEGA, loader, optimizer, step_scheduler,
                      config: TrainingConfig, epoch: int, world_size: int,
-                     progress: bool) -> Dict[str, float]:
+                     progress: bool,
+                     averaged: Optional[AveragedModel] = None
+                     ) -> Dict[str, float]:
     model.train()
     # Summed on the model's device: the host reads them back only for the
     # progress bar (every PROGRESS_EVERY steps) and at the end, so that it
@@ -360,6 +386,8 @@ def _train_one_epoch(wrapped, model: EEGA, loader, optimizer, step_scheduler,
                           world_size).double()
         if step_scheduler is not None:
             step_scheduler.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
         steps += 1
         # Logged figures are those of the whole global batch.
         if world_size > 1:
@@ -393,8 +421,10 @@ def _epoch_line(record: Dict) -> str:
             f"(main {record['main_loss']:.4f}, graph {record['graph_loss']:.4f})"
             f" | val strict P {strict['precision']:.4f} R {strict['recall']:.4f}"
             f" F1 {strict['f1']:.4f} | paper F1 {paper['f1']:.4f}"
-            f" | MNER F1 {mner['f1']:.4f} | {record['seconds']}s"
-            + (" *" if record["best"] else ""))
+            f" | MNER F1 {mner['f1']:.4f}"
+            + (f" | online strict F1 {record['online']['strict']['f1']:.4f}"
+               if "online" in record else "")
+            + f" | {record['seconds']}s" + (" *" if record["best"] else ""))
 
 
 def check_run_dir(run_dir: Path, config: TrainingConfig, *, resume: bool,
@@ -407,7 +437,8 @@ def check_run_dir(run_dir: Path, config: TrainingConfig, *, resume: bool,
         FileExistsError: a used folder without ``resume`` or ``overwrite``.
         FileNotFoundError: ``resume`` without a saved state.
         ValueError: ``resume`` and ``overwrite`` together, or a resume whose
-            model settings differ from the saved ones (the fields named).
+            model settings differ from the saved ones (the fields named), or
+            that adds or drops weight averaging.
     """
     if resume and overwrite:
         raise ValueError("choose one of resume and overwrite, not both")
@@ -430,6 +461,10 @@ def check_run_dir(run_dir: Path, config: TrainingConfig, *, resume: bool,
                                 f"exist") from None
     except ValueError as error:  # JSONDecodeError is a ValueError
         raise ValueError(f"cannot resume: {saved_path}: {error}") from None
+    if (saved.ema_decay is None) != (config.ema_decay is None):
+        raise ValueError(f"cannot resume {run_dir}: it was trained with "
+                         f"ema_decay {saved.ema_decay}, not "
+                         f"{config.ema_decay} ({saved_path})")
     old, new = saved.model.to_dict(), config.model.to_dict()
     differing = [name for name in new if old.get(name) != new[name]]
     if differing:
@@ -476,11 +511,12 @@ def _truncate_log(path: Path, epochs: int) -> None:
 
 
 def save_last_state(path: Path, model, optimizer, scheduler,
-                    state: Dict) -> None:
+                    state: Dict, averaged: Optional[AveragedModel] = None
+                    ) -> None:
     """Write what a resume needs, tensors and plain values only, so that
     :func:`load_last_state` reads it with ``torch.load(weights_only=True)``
-    (no pickled code): weights, optimiser and scheduler state, progress and
-    every random generator's state."""
+    (no pickled code): weights, optimiser and scheduler state, progress,
+    every random generator's state and the weight average, if any."""
     numpy_rng = np.random.get_state()
     python_rng = random.getstate()
     saved = {"model": model.state_dict(),
@@ -494,22 +530,33 @@ def save_last_state(path: Path, model, optimizer, scheduler,
                             python_rng[2]]}
     if torch.cuda.is_available():
         saved["cuda_rng"] = torch.cuda.get_rng_state_all()
+    if averaged is not None:
+        saved["averaged"] = averaged.state_dict()
     tmp = path.with_name(path.name + ".tmp")
     torch.save(saved, tmp)
     os.replace(tmp, path)
 
 
 def load_last_state(path: Path, model, optimizer, scheduler,
-                    device) -> Dict:
+                    device, averaged: Optional[AveragedModel] = None) -> Dict:
     """Restore what :func:`save_last_state` wrote; returns the progress
     (``epoch``, best epoch and F1, history).
 
     Raises:
         ValueError: naming ``path`` when the file holds anything but tensors
-            and plain values (nothing in it is run), or is damaged.
+            and plain values (nothing in it is run), or is damaged, or when
+            ``averaged`` is given and the run was saved without a weight
+            average (or the other way round).
     """
     saved = load_plain(path, "resume state", map_location=device)
+    if (averaged is None) != ("averaged" not in saved):
+        raise ValueError(
+            f"{path}: the run was saved "
+            f"{'with' if averaged is None else 'without'} a weight average; "
+            f"resume it with the ema_decay it was trained with")
     try:
+        if averaged is not None:
+            averaged.load_state_dict(saved["averaged"])
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])

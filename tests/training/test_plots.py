@@ -20,15 +20,21 @@ def assert_png(path):
     assert path.is_file() and path.read_bytes()[:8] == PNG_SIGNATURE
 
 
-def test_plot_run_writes_curves_and_per_relation(tmp_path):
+@pytest.mark.parametrize("averaged", [False, True])
+def test_plot_run_writes_curves_and_per_relation(tmp_path, averaged):
     gold = [[Quintuple(Entity(0, 1, "per"), Entity(2, 3, "org"), "member_of")]]
     metrics = quintuple_metrics(gold, gold)
     with open(tmp_path / "log.jsonl", "w") as log:
         for epoch in (1, 2):
-            log.write(json.dumps({
+            record = {
                 "epoch": epoch, "loss": 1.0 / epoch, "main_loss": 0.9 / epoch,
                 "val_strict": metrics["strict"], "val_paper": metrics["paper"],
-                "val_mner": metrics["mner"]}) + "\n")
+                "val_mner": metrics["mner"]}
+            if averaged:  # a weight-averaged run scores both
+                record["online"] = {"strict": metrics["strict"],
+                                    "paper": metrics["paper"],
+                                    "mner": metrics["mner"]}
+            log.write(json.dumps(record) + "\n")
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     written = plot_run(tmp_path)
     assert [p.name for p in written] == ["learning_curves.png",

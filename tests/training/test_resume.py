@@ -32,7 +32,10 @@ def interrupt_in_epoch(monkeypatch, epoch: int, after_batches: int):
 
 
 def saved_weights(run_dir):
-    return torch.load(run_dir / "last_state.pt", weights_only=True)["model"]
+    """The weights in the run's last state, and their average if any."""
+    saved = torch.load(run_dir / "last_state.pt", weights_only=True)
+    return {**saved["model"], **{f"averaged.{name}": value for name, value
+                                 in saved.get("averaged", {}).items()}}
 
 
 @pytest.fixture
@@ -48,12 +51,15 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.parametrize("ema_decay", [None, 0.9])
 def test_interrupted_then_resumed_run_equals_uninterrupted(
-        data_root, tmp_path, tiny_encoder_path, monkeypatch, one_thread):
+        data_root, tmp_path, tiny_encoder_path, monkeypatch, one_thread,
+        ema_decay):
     # Dropout on: the random generators must be restored too.
     def config(run_dir):
         values = settings(data_root, run_dir, tiny_encoder_path, epochs=3,
-                          batch_size=2, patience=10).to_dict()
+                          batch_size=2, patience=10,
+                          ema_decay=ema_decay).to_dict()
         values["model"]["dropout"] = 0.1
         return TrainingConfig.from_dict(values)
 

@@ -182,3 +182,64 @@ def test_two_processes_train_the_same_model_as_one(data_root, tmp_path,
                                                   rel=1e-4, abs=1e-5)
         assert ddp_epoch["val_strict"]["f1"] == pytest.approx(
             one_epoch["val_strict"]["f1"], abs=1e-6)
+
+
+def test_weight_average_is_scored_and_saved(data_root, tmp_path,
+                                            tiny_encoder_path):
+    """With ema_decay the best checkpoint holds the average, not the
+    weights themselves; both are scored in the log; a resume keeps the
+    average going, and one that adds or drops averaging is refused before
+    anything is written."""
+    run_dir = tmp_path / "run"
+    # 8 samples in batches of 2: the average of 4 steps differs from the last.
+    config = settings(data_root, run_dir, tiny_encoder_path, epochs=1,
+                      batch_size=2, ema_decay=0.5)
+    result = train(config, progress=False)
+    state = torch.load(run_dir / "last_state.pt", weights_only=True)
+    assert int(state["averaged"]["n_averaged"]) == 4
+    average = {name.removeprefix("module."): value
+               for name, value in state["averaged"].items()
+               if name != "n_averaged"}
+    best = EEGA.from_pretrained(run_dir / "best").state_dict()
+    assert best.keys() == average.keys() == state["model"].keys()
+    for name, value in best.items():
+        torch.testing.assert_close(value, average[name], rtol=0, atol=0)
+    assert any(not torch.equal(average[name], state["model"][name])
+               for name in average)
+    record = result.history[0]
+    assert set(record["online"]) == {"strict", "paper", "mner"}
+
+    before = {path.name: path.read_bytes() for path in run_dir.iterdir()
+              if path.is_file()}
+    with pytest.raises(ValueError, match="ema_decay 0.5, not None"):
+        train(config.replace(epochs=2, ema_decay=None), resume=True,
+              progress=False)
+    assert {path.name: path.read_bytes() for path in run_dir.iterdir()
+            if path.is_file()} == before
+    train(config.replace(epochs=2), resume=True, progress=False)
+    state = torch.load(run_dir / "last_state.pt", weights_only=True)
+    assert int(state["averaged"]["n_averaged"]) == 8
+
+
+def test_weight_average_follows_its_formula(data_root, tiny_encoder_path):
+    from jmere_pyg.training.trainer import build_weight_average
+    dataset = JMEREDataset(str(data_root), split="train")
+    model = EEGA.from_builder(dataset.builder, encoder=tiny_encoder_path,
+                              heads=2, edge_dim=8, channel_dim=8)
+    config = TrainingConfig(ema_decay=0.9)
+    averaged = build_weight_average(model, config)
+    snapshots = []
+    for step in range(3):
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.add_(torch.randn_like(parameter))
+        snapshots.append([p.detach().clone() for p in model.parameters()])
+        averaged.update_parameters(model)
+    # avg_1 = w_1, avg_t = 0.9 avg_(t-1) + 0.1 w_t
+    for index, parameter in enumerate(averaged.module.parameters()):
+        w1, w2, w3 = (snapshot[index] for snapshot in snapshots)
+        expected = 0.9 * (0.9 * w1 + 0.1 * w2) + 0.1 * w3
+        torch.testing.assert_close(parameter, expected)
+    assert build_weight_average(model, TrainingConfig()) is None
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainingConfig(ema_decay=1.0)
