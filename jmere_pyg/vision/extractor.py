@@ -181,10 +181,10 @@ def load_detector(detector: str, *, local_files_only: bool = False):
                 f"transformers can load (config.json, weights and "
                 f"preprocessor_config.json, as written by save_pretrained): "
                 f"{error}") from None
-    how = (f"Point at a local detector folder (one written by "
-           f"save_pretrained, or `huggingface-cli download NAME "
-           f"--local-dir DIR` on a machine online) with `--detector DIR` "
-           f"(ExtractorConfig(detector=DIR)).")
+    how = ("Point at a local detector folder (one written by "
+           "save_pretrained, or `huggingface-cli download NAME "
+           "--local-dir DIR` on a machine online) with `--detector DIR` "
+           "(ExtractorConfig(detector=DIR)).")
     if _looks_like_path(detector):
         raise DetectorLoadError(f"the detector folder {detector!r} does not "
                                 f"exist. {how}")
