@@ -252,6 +252,11 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         model, find_unused_parameters=model.config.use_image)
         if distributed else model)
 
+    def score_val(scored: EEGA) -> Dict:
+        return evaluate(scored, val_graphs, val_set.samples,
+                        batch_size=config.eval_batch_size,
+                        progress=progress and is_main)
+
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
         if state["bad_epochs"] >= config.patience:
             break
@@ -263,12 +268,8 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         # With weight averaging the average is what is scored, selected and
         # saved; the weights themselves are scored too, to show the gain.
         scored = model if averaged is None else averaged.module
-        val = evaluate(scored, val_graphs, val_set.samples,
-                       batch_size=config.eval_batch_size,
-                       progress=progress and is_main)
-        online = None if averaged is None else evaluate(
-            model, val_graphs, val_set.samples,
-            batch_size=config.eval_batch_size, progress=progress and is_main)
+        val = score_val(scored)
+        online = None if averaged is None else score_val(model)
         f1 = val["strict"]["f1"]
         if step_scheduler is None:
             scheduler.step(f1)
