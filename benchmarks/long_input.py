@@ -24,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 WORDS = ["Curry", "and", "Thompson", "join", "the", "Warriors", "in", "San",
          "Francisco", "with", "a", "new", "team", "of", "stars", "at",
@@ -112,36 +111,13 @@ def measure(checkpoint: Path, words: int, window_words: int, threads: int,
     return {**result, "window_words": window_words, "outcome": "finished"}
 
 
-def old_dependency_distances(heads, max_distance: int = 10) -> np.ndarray:
-    """The implementation before breadth-first search (main at 3a1375d):
-    ``max_distance`` dense boolean products of the adjacency matrix."""
-    n = len(heads)
-    adjacency = np.zeros((n, n), dtype=bool)
-    words = np.arange(n)
-    heads = np.asarray(heads, dtype=np.int64).reshape(n)
-    adjacency[words, heads] = True
-    adjacency[heads, words] = True
-    adjacency[words, words] = False
-    adjacency = adjacency.astype(np.int32)
-    distances = np.full((n, n), max_distance, dtype=np.int64)
-    reached = np.eye(n, dtype=bool)
-    distances[reached] = 0
-    for hops in range(1, max_distance):
-        grown = reached | ((reached.astype(np.int32) @ adjacency) > 0)
-        new = grown & ~reached
-        if not new.any():
-            break
-        distances[new] = hops
-        reached = grown
-    return distances
-
-
 def distance_timings(words: int) -> dict:
     from jmere_pyg.graphs import TextParser, dependency_distances
+    from jmere_pyg.graphs.reference import matrix_product_distances
 
     heads = TextParser().parse(long_text(words).split()).heads
     started = time.perf_counter()
-    old = old_dependency_distances(heads)
+    old = matrix_product_distances(heads)
     old_seconds = time.perf_counter() - started
     started = time.perf_counter()
     new = dependency_distances(heads).numpy()

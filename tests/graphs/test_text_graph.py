@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from jmere_pyg.graphs import ParsedSentence, TextParser, dependency_distances
+from jmere_pyg.graphs.reference import matrix_product_distances
 
 TWEETS = [
     ["RT", "@Marcus_Mosher", ":", "#", "Cowboys", "WR", "Dez", "Bryant", "is",
@@ -39,30 +40,6 @@ def bfs_distances(heads, max_distance):
         for node, hops in seen.items():
             result[start][node] = min(hops, max_distance)
     return result
-
-
-def matrix_product_distances(heads, max_distance):
-    """The implementation before the breadth-first search: repeated boolean
-    products of the dense adjacency matrix (cubic in the words)."""
-    n = len(heads)
-    adjacency = np.zeros((n, n), dtype=bool)
-    words = np.arange(n)
-    heads = np.asarray(heads, dtype=np.int64).reshape(n)
-    adjacency[words, heads] = True
-    adjacency[heads, words] = True
-    adjacency[words, words] = False
-    adjacency = adjacency.astype(np.int32)
-    distances = np.full((n, n), max_distance, dtype=np.int64)
-    reached = np.eye(n, dtype=bool)
-    distances[reached] = 0
-    for hops in range(1, max_distance):
-        grown = reached | ((reached.astype(np.int32) @ adjacency) > 0)
-        new = grown & ~reached
-        if not new.any():
-            break
-        distances[new] = hops
-        reached = grown
-    return distances
 
 
 def random_forest(rng, n, num_roots):
