@@ -57,6 +57,7 @@ class TrainingConfig(DictConfig):
             then also holds the val scores of the weights themselves
             (``"online"``). ``0.998`` averages over about 500 steps; the main
             job uses it, +1.13 strict / +1.23 paper val F1 over three seeds
+            with MiniLM-L6; with MPNet-base one seed showed no gain
             (``docs/results.md``). ``None`` trains without it.
             (default: ``None``)
         patience (int): early stopping on val quintuple F1 (the paper's 5).
