@@ -46,13 +46,24 @@ VARIANTS = {
     # its weights over about 500 steps: the main job's configuration since.
     "ema": {"ema_decay": 0.998},
     # eega with the optional MPNet-base encoder at its own learning rate:
-    # experiments/eega_mpnet.json. Needs the `mpnet` extra and about 2.5 h
-    # per seed on a 2-core CPU, so it runs only when named.
+    # experiments/eega_mpnet.json (tests/test_benchmarks.py checks they
+    # agree). Needs the `mpnet` extra and about 2.5 h per seed on a 2-core
+    # CPU, so it runs only when named.
     "mpnet": {"encoder_lr": 2e-5, "model": {"encoder": "all-mpnet-base-v2"}},
 }
 #: What runs when --variants is not given: every MiniLM-L6 variant.
 DEFAULT_VARIANTS = [name for name in VARIANTS if name != "mpnet"]
 PROTOCOLS = ("strict", "paper", "mner")
+
+
+def variant_config(name: str, config_path: str, **settings) -> TrainingConfig:
+    """The experiment file with BASELINE, the variant's departures and then
+    ``settings`` (run folder, seed, epochs) applied."""
+    config = TrainingConfig.from_file(config_path).to_dict()
+    variant = {**BASELINE, **VARIANTS[name]}
+    config.update(variant, **settings, model={**config.get("model", {}),
+                                              **variant.get("model", {})})
+    return TrainingConfig.from_dict(config)
 
 
 def run_variant(name, seed, args):
@@ -61,13 +72,8 @@ def run_variant(name, seed, args):
     if not metrics_path.is_file():
         if args.report_only:
             return None, run_dir, None
-        config = TrainingConfig.from_file(args.config).to_dict()
-        variant = {**BASELINE, **VARIANTS[name]}
-        config.update(variant, run_dir=str(run_dir), seed=seed,
-                      epochs=args.epochs,
-                      model={**config.get("model", {}),
-                             **variant.get("model", {})})
-        train(TrainingConfig.from_dict(config), progress=False)
+        train(variant_config(name, args.config, run_dir=str(run_dir),
+                             seed=seed, epochs=args.epochs), progress=False)
     # Training and val time of every epoch, from the run's own log.
     with open(run_dir / "log.jsonl") as log:
         epochs = [json.loads(line) for line in log]
