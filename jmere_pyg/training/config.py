@@ -1,7 +1,7 @@
 """Training settings, read from experiment files (JSON or YAML) and flags."""
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 from ..config_base import DictConfig
 from ..data.errors import deepest_nesting, load_json
@@ -60,6 +60,15 @@ class TrainingConfig(DictConfig):
             with MiniLM-L6; with MPNet-base one seed showed no gain
             (``docs/results.md``). ``None`` trains without it.
             (default: ``None``)
+        teachers (list of str, optional): trained checkpoints (folders of
+            ``save_pretrained``) to distil into the model: every training
+            word pair also learns the teachers' mean tag probabilities
+            (:mod:`jmere_pyg.training.distillation`), computed once when
+            training starts. ``None`` trains on the gold tags alone.
+            (default: ``None``)
+        distill_weight (float): the soft targets' share of the word-pair
+            loss with ``teachers``, in ``[0, 1]``; ``1 - distill_weight``
+            stays on the gold tags. (default: ``0.5``)
         patience (int): early stopping on val quintuple F1 (the paper's 5).
             (default: ``5``)
         seed (int): seed of every random generator. (default: ``42``)
@@ -110,6 +119,8 @@ class TrainingConfig(DictConfig):
     warmup_ratio: float = 0.1
     grad_clip: float = 1.0
     ema_decay: Optional[float] = None
+    teachers: Optional[List[str]] = None
+    distill_weight: float = 0.5
     patience: int = 5
     seed: int = 42
     device: str = "auto"
@@ -158,6 +169,14 @@ class TrainingConfig(DictConfig):
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must lie in (0, 1), got "
                              f"{self.ema_decay}")
+        if self.teachers is not None and (
+                not isinstance(self.teachers, list) or not self.teachers
+                or not all(isinstance(t, str) for t in self.teachers)):
+            raise ValueError(f"teachers must be a non-empty list of "
+                             f"checkpoint folders, got {self.teachers!r}")
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise ValueError(f"distill_weight must lie in [0, 1], got "
+                             f"{self.distill_weight}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(f"warmup_ratio must be in [0, 1), got "
                              f"{self.warmup_ratio}")

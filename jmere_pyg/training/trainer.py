@@ -30,10 +30,13 @@ from tqdm.auto import tqdm
 
 from ..data.tensor_files import load_plain
 from ..datasets import JMEREDataset
+from ..datasets.jmere import SCENE_GRAPH_FILE
 from ..graphs import PAIR, WORD
 from ..models import EEGA
 from ..vision import ExtractorConfig
 from .config import TrainingConfig
+from .distillation import (TEACHER_ATTR, attach_teacher, distillation_loss,
+                           teacher_probabilities)
 from .evaluation import evaluate
 from .output_files import write_atomically
 from .sampling import LengthBucketBatchSampler
@@ -114,6 +117,18 @@ def skip_notices(config: TrainingConfig, *datasets: JMEREDataset
     return [f"{split}: left out {count:,} posts longer than "
             f"max_words={config.max_words} words"
             for split, count in counts if count]
+
+
+def teacher_targets(config: TrainingConfig, train_set: JMEREDataset,
+                    train_graphs, device, progress: bool) -> List[torch.Tensor]:
+    """The mean tag probabilities ``[P_g, C]`` of ``config.teachers`` on
+    each of ``train_graphs`` (see :mod:`.distillation`)."""
+    teachers = [EEGA.from_pretrained(path).to(device).eval()
+                for path in config.teachers]
+    samples = [train_set.samples[int(g.sample_index)] for g in train_graphs]
+    return teacher_probabilities(
+        teachers, samples, os.path.join(train_set.raw_dir, SCENE_GRAPH_FILE),
+        batch_size=config.eval_batch_size, progress=progress)
 
 
 def build_optimizer(model: EEGA, config: TrainingConfig):
@@ -211,6 +226,9 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     # Prediction from raw images reuses the extractor of the training graphs.
     model.extractor_config = train_set.extractor_config
     model.to(device)
+    if config.teachers:
+        attach_teacher(train_graphs, teacher_targets(
+            config, train_set, train_graphs, device, progress and is_main))
     if is_main:
         if overwrite:
             _remove_run(run_dir)
@@ -333,18 +351,26 @@ def train_step(wrapped, model: EEGA, batch, optimizer,
         model: the EEGA model.
         batch: a PyG batch of JMERE graphs with word-pair labels.
         optimizer: from :func:`build_optimizer`.
-        config: ``grad_clip`` and ``mixed_precision`` are used.
+        config: ``grad_clip``, ``mixed_precision``, ``teachers`` and
+            ``distill_weight`` are used; with ``teachers`` the batch's pairs
+            carry the teachers' probabilities (:func:`attach_teacher`).
         world_size: processes sharing the global batch.
 
     Returns:
         ``[3]`` on the model's device, detached: this process's
-        ``(loss, main_loss, graph_loss)``, ``main_loss`` scaled by its
-        share of the global batch's pairs.
+        ``(loss, main_loss, graph_loss)``, ``main_loss`` (the word-pair
+        loss, mixed with the distillation loss under ``teachers``) scaled by
+        its share of the global batch's pairs.
     """
     with autocast(config.mixed_precision, model.device):
         output = wrapped(batch)
+        main_loss = output.main_loss
+        if config.teachers:
+            main_loss = ((1.0 - config.distill_weight) * main_loss
+                         + config.distill_weight * distillation_loss(
+                             output.logits, batch[PAIR][TEACHER_ATTR]))
     share = _pair_share(batch, world_size)
-    loss = output.main_loss * share
+    loss = main_loss * share
     graph_loss = (output.graph_loss if output.graph_loss is not None
                   else torch.zeros((), device=loss.device))
     if output.graph_term is not None:
@@ -353,7 +379,7 @@ def train_step(wrapped, model: EEGA, batch, optimizer,
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
     optimizer.step()
-    return torch.stack([loss.detach(), output.main_loss.detach() * share,
+    return torch.stack([loss.detach(), main_loss.detach() * share,
                         graph_loss.detach()])
 
 

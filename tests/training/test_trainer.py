@@ -242,3 +242,46 @@ def test_weight_average_follows_its_formula(data_root, tiny_encoder_path):
     assert build_weight_average(model, TrainingConfig()) is None
     with pytest.raises(ValueError, match="ema_decay"):
         TrainingConfig(ema_decay=1.0)
+
+
+def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
+                                                  tiny_encoder_path):
+    """The teachers' targets are their mean softmax on the training graphs;
+    with ``distill_weight=0`` a run is the run without teachers, with 1 it
+    learns from the soft targets alone; a missing teacher fails before
+    anything is written."""
+    from jmere_pyg.training.trainer import teacher_targets
+    train(settings(data_root, tmp_path / "t1", tiny_encoder_path, epochs=1),
+          progress=False)
+    train(settings(data_root, tmp_path / "t2", tiny_encoder_path, epochs=1,
+                   seed=8), progress=False)
+    teachers = [str(tmp_path / name / "best") for name in ("t1", "t2")]
+
+    dataset = JMEREDataset(str(data_root), split="train", max_words=128)
+    graphs = list(dataset)
+    config = settings(data_root, tmp_path / "s", tiny_encoder_path,
+                      teachers=teachers)
+    targets = teacher_targets(config, dataset, graphs, torch.device("cpu"),
+                              progress=False)
+    expected = sum(predict_grids(EEGA.from_pretrained(t), graphs)[0]
+                   .softmax(dim=-1).flatten(0, 1) for t in teachers) / 2
+    assert targets[0].dtype == torch.float16
+    torch.testing.assert_close(targets[0].float(), expected, atol=1e-3,
+                               rtol=0)
+
+    plain = train(settings(data_root, tmp_path / "plain", tiny_encoder_path),
+                  progress=False)
+    silent = train(config.replace(run_dir=str(tmp_path / "w0"),
+                                  distill_weight=0.0), progress=False)
+    soft = train(config.replace(run_dir=str(tmp_path / "w1"),
+                                distill_weight=1.0), progress=False)
+    assert ([r["main_loss"] for r in silent.history]
+            == [r["main_loss"] for r in plain.history])
+    assert ([r["main_loss"] for r in soft.history]
+            != [r["main_loss"] for r in plain.history])
+
+    with pytest.raises(FileNotFoundError, match="missing"):
+        train(config.replace(run_dir=str(tmp_path / "none"),
+                             teachers=[str(tmp_path / "missing")]),
+              progress=False)
+    assert not (tmp_path / "none").exists()

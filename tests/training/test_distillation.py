@@ -1,0 +1,69 @@
+"""The distillation loss and the teachers' soft targets."""
+import pytest
+import torch
+from torch_geometric.data import HeteroData
+from torch_geometric.loader import DataLoader
+
+from jmere_pyg.graphs import PAIR
+from jmere_pyg.nn.word_pair_classifier import word_pair_loss
+from jmere_pyg.training import TrainingConfig
+from jmere_pyg.training.distillation import (TEACHER_ATTR, attach_teacher,
+                                             distillation_loss)
+
+
+def test_one_hot_teacher_gives_the_gold_loss():
+    logits = torch.randn(7, 5, requires_grad=True)
+    labels = torch.tensor([0, 4, 1, 1, 3, 0, 2])
+    one_hot = torch.nn.functional.one_hot(labels, 5).half()
+    torch.testing.assert_close(distillation_loss(logits, one_hot),
+                               word_pair_loss(logits, labels))
+
+
+def test_soft_teacher_loss_is_its_cross_entropy():
+    logits = torch.randn(4, 3)
+    teacher = torch.randn(4, 3).softmax(dim=-1)
+    expected = -(teacher * logits.log_softmax(dim=-1)).sum(dim=-1).mean()
+    torch.testing.assert_close(distillation_loss(logits, teacher), expected)
+
+
+def test_distillation_loss_checks_shapes_and_empty_batches():
+    with pytest.raises(ValueError, match="differ"):
+        distillation_loss(torch.zeros(3, 4), torch.zeros(3, 5))
+    logits = torch.zeros(0, 4, requires_grad=True)
+    loss = distillation_loss(logits, torch.zeros(0, 4))
+    assert loss.item() == 0.0
+    loss.backward()
+    assert logits.grad is not None
+
+
+def graph(words: int, tags: int = 3) -> HeteroData:
+    data = HeteroData()
+    data["word"].num_nodes = words
+    data[PAIR].edge_index = torch.cartesian_prod(
+        torch.arange(words), torch.arange(words)).t()
+    data[PAIR].edge_label = torch.zeros(words * words, dtype=torch.long)
+    return data
+
+
+def test_teacher_rows_follow_their_pairs_through_batching():
+    graphs = [graph(2), graph(3)]
+    probs = [torch.rand(4, 3).half(), torch.rand(9, 3).half()]
+    attach_teacher(graphs, probs)
+    batch = next(iter(DataLoader(graphs, batch_size=2)))
+    assert batch[PAIR].edge_index.size(1) == 13
+    torch.testing.assert_close(batch[PAIR][TEACHER_ATTR], torch.cat(probs))
+    with pytest.raises(ValueError, match="graph 1: 9 word pairs but 4"):
+        attach_teacher(graphs, [probs[0], probs[0]])
+    with pytest.raises(ValueError, match="2 graphs but 1"):
+        attach_teacher(graphs, probs[:1])
+
+
+def test_distillation_settings_are_checked():
+    assert TrainingConfig.from_dict(
+        {"teachers": ["runs/a/best"], "distill_weight": 1}).distill_weight == 1.0
+    with pytest.raises(ValueError, match="teachers"):
+        TrainingConfig(teachers=[])
+    with pytest.raises(ValueError, match="teachers"):
+        TrainingConfig.from_dict({"teachers": "runs/a/best"})
+    with pytest.raises(ValueError, match="distill_weight"):
+        TrainingConfig(distill_weight=1.5)
