@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"leave out (and count) longer posts (0: no "
                             f"limit; default {DEFAULT_MAX_WORDS})")
     train.add_argument("--encoder", help="Hugging Face name or local path")
+    train.add_argument("--teachers", nargs="+", metavar="CHECKPOINT",
+                       help="trained checkpoints to distil into the model "
+                            "(their mean tag probabilities)")
+    train.add_argument("--distill-weight", type=float,
+                       help="share of the teachers' soft targets in the "
+                            "word-pair loss (default 0.5)")
     train.add_argument("--set", action="append", default=[],
                        metavar="KEY=VALUE",
                        help="model setting, e.g. --set use_multi_channel=false")
@@ -205,7 +211,7 @@ def run_train(args) -> int:
         "data_root", "mnre_dir", "run_dir", "epochs", "batch_size",
         "encoder_lr", "lr", "patience", "seed", "device",
         "max_train_samples", "max_eval_samples", "max_words", "images",
-        "detector")
+        "detector", "teachers", "distill_weight")
         if getattr(args, flag) is not None}
     if flags.get("max_words") == 0:
         flags["max_words"] = None
