@@ -19,9 +19,8 @@ MPNet-base seed gets 87.8 strict F1 on train), so the soft targets carry
 more than the gold tags.
 """
 import os
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import HeteroData
@@ -36,7 +35,7 @@ TEACHER_ATTR = "teacher_probs"
 
 
 def teacher_probabilities(teachers: Sequence, samples: Sequence[Sample],
-                          scene_graph_file: str = None,
+                          scene_graph_file: Optional[str] = None,
                           batch_size: int = 32, progress: bool = False
                           ) -> List[Tensor]:
     """The teachers' mean tag probabilities of every word pair of every
