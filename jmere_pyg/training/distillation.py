@@ -15,8 +15,8 @@ temperature 1), and the loss mixes the two,
 with :math:`q_{i,j}` the teachers' mean probabilities of pair ``(i, j)``
 and :math:`\\alpha` ``TrainingConfig.distill_weight``. The teachers score
 the training posts they were trained on; they do not fit them exactly (an
-MPNet-base seed gets 87.8 strict F1 on train), so the soft targets carry
-more than the gold tags.
+MPNet-base seed gets 87.8 strict F1 on train, ``docs/results.md``), so
+the soft targets carry more than the gold tags.
 """
 import os
 from typing import List, Optional, Sequence
