@@ -28,7 +28,7 @@ from torch_geometric.data import HeteroData
 from ..data.sample import Sample
 from ..data.scene_graph import read_scene_graphs
 from ..graphs import PAIR
-from .evaluation import predict_grids
+from .evaluation import mean_probabilities
 
 #: The pair attribute that holds the teachers' mean tag probabilities.
 TEACHER_ATTR = "teacher_probs"
@@ -55,30 +55,18 @@ def teacher_probabilities(teachers: Sequence, samples: Sequence[Sample],
 
     Raises:
         ValueError: without teachers, or when teachers disagree on a
-            sample's number of words or tags.
+            sample's number of words.
     """
     if not teachers:
         raise ValueError("distillation needs at least one teacher")
     scene_graphs = (read_scene_graphs(scene_graph_file)
                     if scene_graph_file and os.path.exists(scene_graph_file)
                     else None)
-    total: List[Tensor] = []
-    for k, teacher in enumerate(teachers):
-        graphs = teacher.graph_builder.build_many(
-            samples, progress=progress, scene_graphs=scene_graphs)
-        grids = predict_grids(teacher, graphs, batch_size, progress,
-                              desc=f"teacher {k + 1}/{len(teachers)}")
-        for i, grid in enumerate(grids):
-            probs = grid.float().softmax(dim=-1).flatten(0, 1)
-            if k == 0:
-                total.append(probs)
-            elif probs.shape != total[i].shape:
-                raise ValueError(
-                    f"sample {i}: teacher {k + 1} gives {tuple(probs.shape)} "
-                    f"pair probabilities, teacher 1 {tuple(total[i].shape)}")
-            else:
-                total[i] += probs
-    return [(t / len(teachers)).half() for t in total]
+    graphs = [teacher.graph_builder.build_many(
+        samples, progress=progress, scene_graphs=scene_graphs)
+        for teacher in teachers]
+    return [p.flatten(0, 1).half() for p in mean_probabilities(
+        teachers, graphs, batch_size, progress)]
 
 
 def attach_teacher(graphs: Sequence[HeteroData],

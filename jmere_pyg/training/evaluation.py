@@ -109,24 +109,42 @@ def predict_ensemble(models: Sequence, graphs: Sequence[Sequence[HeteroData]],
     entity_decoding = shared_entity_decoding(models)
     predictions: List[List[Quintuple]] = []
     for first in range(0, len(graphs[0]), chunk_size):
-        total: List[Tensor] = []
-        for k, (model, own) in enumerate(zip(models, graphs)):
-            grids = predict_grids(model, own[first:first + chunk_size],
-                                  batch_size, progress,
-                                  desc=f"model {k + 1}/{len(models)}")
-            if k == 0:
-                total = [grid.float().softmax(dim=-1) for grid in grids]
-                continue
-            for i, grid in enumerate(grids):
-                if grid.shape != total[i].shape:
-                    raise ValueError(
-                        f"sample {first + i}: model {k + 1} reads "
-                        f"{grid.size(0)} words, model 1 {total[i].size(0)}")
-                total[i] += grid.float().softmax(dim=-1)
-        predictions += [decode_grid(probability_logits(t / len(models)),
+        mean = mean_probabilities(
+            models, [own[first:first + chunk_size] for own in graphs],
+            batch_size, progress, first_index=first)
+        predictions += [decode_grid(probability_logits(p),
                                     entity_decoding=entity_decoding)
-                        for t in total]
+                        for p in mean]
     return predictions
+
+
+def mean_probabilities(models: Sequence,
+                       graphs: Sequence[Sequence[HeteroData]],
+                       batch_size: int = 32, progress: bool = False,
+                       first_index: int = 0) -> List[Tensor]:
+    """The models' mean tag probabilities ``[n, n, C]`` of every sample,
+    each model reading its own list of the samples' graphs (as in
+    :func:`predict_ensemble`); ``first_index`` numbers the samples in
+    errors.
+
+    Raises:
+        ValueError: when two models read a sample with different numbers
+            of words.
+    """
+    total: List[Tensor] = []
+    for k, (model, own) in enumerate(zip(models, graphs)):
+        grids = predict_grids(model, own, batch_size, progress,
+                              desc=f"model {k + 1}/{len(models)}")
+        if k == 0:
+            total = [grid.float().softmax(dim=-1) for grid in grids]
+            continue
+        for i, grid in enumerate(grids):
+            if grid.shape != total[i].shape:
+                raise ValueError(
+                    f"sample {first_index + i}: model {k + 1} reads "
+                    f"{grid.size(0)} words, model 1 {total[i].size(0)}")
+            total[i] += grid.float().softmax(dim=-1)
+    return [t / len(models) for t in total]
 
 
 def evaluate(model, graphs: Sequence[HeteroData], samples: Sequence[Sample],
