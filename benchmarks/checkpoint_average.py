@@ -24,10 +24,9 @@ from jmere_pyg.training import evaluate
 PROTOCOLS = ("strict", "paper", "mner")
 
 
-def averaged_with_last(run_dir: Path) -> EEGA:
-    """The run's best checkpoint with every floating-point weight replaced
-    by its mean with the same weight of ``last_state.pt``."""
-    model = EEGA.from_pretrained(run_dir / "best")
+def average_with_last(model: EEGA, run_dir: Path) -> EEGA:
+    """Replace every floating-point weight of ``model`` (the run's best
+    checkpoint) by its mean with the same weight of ``last_state.pt``."""
     last = torch.load(run_dir / "last_state.pt", map_location="cpu",
                       weights_only=True)["model"]
     best = model.state_dict()
@@ -63,8 +62,9 @@ def main():
              + " |", "|---|---|" + "---|" * len(PROTOCOLS)]
     changes = []
     for run_dir in args.runs:
-        best = f1s(EEGA.from_pretrained(run_dir / "best"))
-        mean = f1s(averaged_with_last(run_dir))
+        model = EEGA.from_pretrained(run_dir / "best")
+        best = f1s(model)
+        mean = f1s(average_with_last(model, run_dir))
         changes.append([m - b for m, b in zip(mean, best)])
         for label, row in (("best", best), ("mean of best and last", mean)):
             lines.append(f"| {run_dir} | {label} | "
