@@ -64,7 +64,8 @@ class TrainingConfig(DictConfig):
             ``save_pretrained``) to distil into the model: every training
             word pair also learns the teachers' mean tag probabilities
             (:mod:`jmere_pyg.training.distillation`), computed once when
-            training starts. ``None`` trains on the gold tags alone.
+            training starts and kept in the run folder for ``resume``.
+            ``None`` trains on the gold tags alone.
             (default: ``None``)
         distill_weight (float): the soft targets' share of the word-pair
             loss with ``teachers``, in ``[0, 1]``; ``1 - distill_weight``

@@ -17,16 +17,23 @@ and :math:`\\alpha` ``TrainingConfig.distill_weight``. The teachers score
 the training posts they were trained on; they do not fit them exactly (an
 MPNet-base seed gets 87.8 strict F1 on train, ``docs/results.md``), so
 the soft targets carry more than the gold tags.
+
+The teachers' pass costs minutes (about 5.5 for three MPNet-base seeds on
+a 2-core CPU); a run keeps its result in its folder
+(:func:`save_teacher_cache`) so that a resumed run reads it instead.
 """
 import os
-from typing import List, Optional, Sequence
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from ..data.sample import Sample
 from ..data.scene_graph import read_scene_graphs
+from ..data.tensor_files import load_plain
 from ..graphs import PAIR
 from .evaluation import mean_probabilities
 
@@ -100,3 +107,57 @@ def distillation_loss(logits: Tensor, teacher: Tensor) -> Tensor:
     if logits.size(0) == 0:
         return logits.sum() * 0.0
     return F.cross_entropy(logits, teacher.to(logits.dtype))
+
+
+def teacher_fingerprint(teachers: Sequence[Union[str, os.PathLike]],
+                        graphs: Sequence[HeteroData]) -> Optional[Dict]:
+    """What the teachers' probabilities of ``graphs`` depend on: every file
+    of each teacher checkpoint (absolute path, size, modification time) and
+    the graphs' posts and word pairs, in order. ``None`` when a teacher is
+    not a local folder (a hub name): its probabilities are never cached."""
+    files = []
+    for teacher in teachers:
+        folder = Path(teacher).resolve()
+        if not folder.is_dir():
+            return None
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                files.append([str(path), stat.st_size, stat.st_mtime_ns])
+    return {"teacher_files": files,
+            "sample_indices": [int(g.sample_index) for g in graphs],
+            "pairs": [int(g[PAIR].num_edges) for g in graphs]}
+
+
+def save_teacher_cache(path: Union[str, os.PathLike], fingerprint: Dict,
+                       probabilities: Sequence[Tensor]) -> None:
+    """Write the teachers' probabilities with their fingerprint
+    (:func:`teacher_fingerprint`), tensors and plain values only, through a
+    temporary file so that an interruption leaves no half-written cache."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"fingerprint": fingerprint,
+                "probabilities": list(probabilities)}, tmp)
+    os.replace(tmp, path)
+
+
+def load_teacher_cache(path: Union[str, os.PathLike], fingerprint: Dict
+                       ) -> List[Tensor]:
+    """The probabilities :func:`save_teacher_cache` wrote to ``path``.
+
+    Raises:
+        FileNotFoundError: when ``path`` does not exist.
+        ValueError: naming ``path``, when it is unreadable, holds more than
+            tensors and plain values, or was computed for other teacher
+            files or other training posts.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    saved = load_plain(path, "teacher cache")
+    if not isinstance(saved, dict) or "probabilities" not in saved:
+        raise ValueError(f"{path}: not a teacher cache")
+    if saved.get("fingerprint") != fingerprint:
+        raise ValueError(f"{path}: computed for other teacher checkpoints or "
+                         f"other training posts")
+    return saved["probabilities"]

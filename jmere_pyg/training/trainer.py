@@ -36,7 +36,8 @@ from ..models import EEGA
 from ..vision import ExtractorConfig
 from .config import TrainingConfig
 from .distillation import (TEACHER_ATTR, attach_teacher, distillation_loss,
-                           teacher_probabilities)
+                           load_teacher_cache, save_teacher_cache,
+                           teacher_fingerprint, teacher_probabilities)
 from .evaluation import evaluate
 from .output_files import write_atomically
 from .sampling import LengthBucketBatchSampler
@@ -46,8 +47,11 @@ BEST_DIR = "best"
 LOG_NAME = "log.jsonl"
 METRICS_NAME = "metrics.json"
 CONFIG_NAME = "training_config.json"
+#: The teachers' probabilities of a run with ``teachers``, read on resume.
+TEACHER_CACHE = "teacher_probs.pt"
 #: What a run leaves in its folder; any of them marks the folder as used.
-RUN_FILES = (BEST_DIR, LOG_NAME, CONFIG_NAME, LAST_STATE, METRICS_NAME)
+RUN_FILES = (BEST_DIR, LOG_NAME, CONFIG_NAME, LAST_STATE, METRICS_NAME,
+             TEACHER_CACHE)
 #: Training steps between two progress-bar updates of the running loss.
 PROGRESS_EVERY = 10
 
@@ -129,6 +133,24 @@ def teacher_targets(config: TrainingConfig, train_set: JMEREDataset,
     return teacher_probabilities(
         teachers, samples, os.path.join(train_set.raw_dir, SCENE_GRAPH_FILE),
         batch_size=config.eval_batch_size, progress=progress)
+
+
+def cached_teacher_targets(path: Path, fingerprint: Dict, notify: bool
+                           ) -> Optional[List[torch.Tensor]]:
+    """The teachers' probabilities an earlier start of this run kept in
+    ``path``, or ``None`` when there are none, with a notice when the file
+    is there but stale or unreadable."""
+    try:
+        targets = load_teacher_cache(path, fingerprint)
+    except FileNotFoundError:
+        return None
+    except ValueError as error:
+        if notify:
+            tqdm.write(f"{error}; computing the teachers' probabilities again")
+        return None
+    if notify:
+        tqdm.write(f"teachers' probabilities read from {path}")
+    return targets
 
 
 def build_optimizer(model: EEGA, config: TrainingConfig):
@@ -226,15 +248,29 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     # Prediction from raw images reuses the extractor of the training graphs.
     model.extractor_config = train_set.extractor_config
     model.to(device)
+    # The teachers run before the folder is written, so that a bad teacher
+    # leaves no run behind; a resume reads what the first start computed.
+    new_teacher_cache = None
     if config.teachers:
-        attach_teacher(train_graphs, teacher_targets(
-            config, train_set, train_graphs, device, progress and is_main))
+        fingerprint = teacher_fingerprint(config.teachers, train_graphs)
+        targets = None
+        if resume and fingerprint is not None:
+            targets = cached_teacher_targets(run_dir / TEACHER_CACHE,
+                                             fingerprint, is_main)
+        if targets is None:
+            targets = teacher_targets(config, train_set, train_graphs, device,
+                                      progress and is_main)
+            if fingerprint is not None:
+                new_teacher_cache = fingerprint, targets
+        attach_teacher(train_graphs, targets)
     if is_main:
         if overwrite:
             _remove_run(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(run_dir / CONFIG_NAME,
                          json.dumps(config.to_dict(), indent=2) + "\n")
+        if new_teacher_cache is not None:
+            save_teacher_cache(run_dir / TEACHER_CACHE, *new_teacher_cache)
 
     optimizer = build_optimizer(model, config)
     # One sampler for every world size: the same global batches, split by

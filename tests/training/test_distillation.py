@@ -8,7 +8,10 @@ from jmere_pyg.graphs import PAIR
 from jmere_pyg.nn.word_pair_classifier import word_pair_loss
 from jmere_pyg.training import TrainingConfig
 from jmere_pyg.training.distillation import (TEACHER_ATTR, attach_teacher,
-                                             distillation_loss)
+                                             distillation_loss,
+                                             load_teacher_cache,
+                                             save_teacher_cache,
+                                             teacher_fingerprint)
 
 
 def test_one_hot_teacher_gives_the_gold_loss():
@@ -67,3 +70,35 @@ def test_distillation_settings_are_checked():
         TrainingConfig.from_dict({"teachers": "runs/a/best"})
     with pytest.raises(ValueError, match="distill_weight"):
         TrainingConfig(distill_weight=1.5)
+
+
+def test_teacher_cache_is_read_back_only_for_the_same_teachers_and_posts(
+        tmp_path):
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    (teacher / "model.safetensors").write_bytes(b"weights")
+    graphs = [graph(2), graph(3)]
+    for index, data in enumerate(graphs):
+        data.sample_index = torch.tensor(index)
+    fingerprint = teacher_fingerprint([teacher], graphs)
+    probs = [torch.rand(4, 3).half(), torch.rand(9, 3).half()]
+    cache = tmp_path / "teacher_probs.pt"
+    save_teacher_cache(cache, fingerprint, probs)
+    for read, written in zip(load_teacher_cache(cache, fingerprint), probs):
+        assert torch.equal(read, written)
+
+    # Other posts, other word pairs or a changed teacher file: stale.
+    assert teacher_fingerprint([teacher], graphs[::-1]) != fingerprint
+    longer = graph(4)
+    longer.sample_index = torch.tensor(1)
+    assert teacher_fingerprint([teacher], [graphs[0], longer]) != fingerprint
+    (teacher / "model.safetensors").write_bytes(b"other weights")
+    with pytest.raises(ValueError, match="other teacher checkpoints"):
+        load_teacher_cache(cache, teacher_fingerprint([teacher], graphs))
+    # A hub name is never cached; a damaged or missing file is named.
+    assert teacher_fingerprint(["org/model", teacher], graphs) is None
+    cache.write_bytes(b"not a cache")
+    with pytest.raises(ValueError, match="teacher_probs.pt"):
+        load_teacher_cache(cache, fingerprint)
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_teacher_cache(tmp_path / "missing.pt", fingerprint)

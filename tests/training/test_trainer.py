@@ -245,7 +245,8 @@ def test_weight_average_follows_its_formula(data_root, tiny_encoder_path):
 
 
 def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
-                                                  tiny_encoder_path):
+                                                  tiny_encoder_path,
+                                                  monkeypatch):
     """The teachers' targets are their mean softmax on the training graphs;
     with ``distill_weight=0`` a run is the run without teachers, with 1 it
     learns from the soft targets alone; a missing teacher fails before
@@ -291,6 +292,20 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
     soft = [json.loads(line)["main_loss"] for line in
             (tmp_path / "w1" / "log.jsonl").read_text().splitlines()]
     assert soft != [r["main_loss"] for r in plain.history]
+
+    # A resume reads the teachers' probabilities the first start kept.
+    assert (tmp_path / "w1" / "teacher_probs.pt").is_file()
+
+    def no_teacher_pass(*args, **kwargs):
+        raise AssertionError("the teachers ran again on resume")
+    monkeypatch.setattr("jmere_pyg.training.trainer.teacher_targets",
+                        no_teacher_pass)
+    resumed = train(config.replace(run_dir=str(tmp_path / "w1"), epochs=3,
+                                   seed=7, distill_weight=1.0),
+                    resume=True, progress=False)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
+    assert soft == [r["main_loss"] for r in resumed.history[:2]]
+    monkeypatch.undo()
 
     with pytest.raises(FileNotFoundError, match="missing"):
         train(config.replace(run_dir=str(tmp_path / "none"),
