@@ -26,7 +26,6 @@ import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import HeteroData
@@ -36,6 +35,7 @@ from ..data.scene_graph import read_scene_graphs
 from ..data.tensor_files import load_plain
 from ..graphs import PAIR
 from .evaluation import mean_probabilities
+from .output_files import save_atomically
 
 #: The pair attribute that holds the teachers' mean tag probabilities.
 TEACHER_ATTR = "teacher_probs"
@@ -134,11 +134,8 @@ def save_teacher_cache(path: Union[str, os.PathLike], fingerprint: Dict,
     """Write the teachers' probabilities with their fingerprint
     (:func:`teacher_fingerprint`), tensors and plain values only, through a
     temporary file so that an interruption leaves no half-written cache."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"fingerprint": fingerprint,
-                "probabilities": list(probabilities)}, tmp)
-    os.replace(tmp, path)
+    save_atomically({"fingerprint": fingerprint,
+                     "probabilities": list(probabilities)}, path)
 
 
 def load_teacher_cache(path: Union[str, os.PathLike], fingerprint: Dict

@@ -3,7 +3,9 @@ atomically, never over an input or, unless asked, over an existing file."""
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Any, Iterable, Optional, Union
+
+import torch
 
 PathLike = Union[str, os.PathLike]
 
@@ -71,6 +73,15 @@ def write_atomically(path: PathLike, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def save_atomically(obj: Any, path: PathLike) -> None:
+    """``torch.save(obj)`` to ``path`` through a temporary file beside it,
+    so that an interruption leaves the previous file whole."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
 
 
 def _umask() -> int:

@@ -39,7 +39,7 @@ from .distillation import (TEACHER_ATTR, attach_teacher, distillation_loss,
                            load_teacher_cache, save_teacher_cache,
                            teacher_fingerprint, teacher_probabilities)
 from .evaluation import evaluate
-from .output_files import write_atomically
+from .output_files import save_atomically, write_atomically
 from .sampling import LengthBucketBatchSampler
 
 LAST_STATE = "last_state.pt"
@@ -595,9 +595,7 @@ def save_last_state(path: Path, model, optimizer, scheduler,
         saved["cuda_rng"] = torch.cuda.get_rng_state_all()
     if averaged is not None:
         saved["averaged"] = averaged.state_dict()
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(saved, tmp)
-    os.replace(tmp, path)
+    save_atomically(saved, path)
 
 
 def load_last_state(path: Path, model, optimizer, scheduler,
