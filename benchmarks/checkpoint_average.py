@@ -16,9 +16,8 @@ import statistics
 import sys
 from pathlib import Path
 
-import torch
-
 from jmere_pyg import EEGA, JMEREDataset
+from jmere_pyg.data.tensor_files import load_plain
 from jmere_pyg.training import evaluate
 
 PROTOCOLS = ("strict", "paper", "mner")
@@ -27,8 +26,7 @@ PROTOCOLS = ("strict", "paper", "mner")
 def average_with_last(model: EEGA, run_dir: Path) -> EEGA:
     """Replace every floating-point weight of ``model`` (the run's best
     checkpoint) by its mean with the same weight of ``last_state.pt``."""
-    last = torch.load(run_dir / "last_state.pt", map_location="cpu",
-                      weights_only=True)["model"]
+    last = load_plain(run_dir / "last_state.pt", "resume state")["model"]
     best = model.state_dict()
     if best.keys() != last.keys():
         sys.exit(f"{run_dir}: best/ and last_state.pt hold different weights")
