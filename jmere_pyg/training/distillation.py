@@ -24,7 +24,7 @@ a 2-core CPU); a run keeps its result in its folder
 """
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn.functional as F
 from torch import Tensor
@@ -33,7 +33,7 @@ from torch_geometric.data import HeteroData
 from ..data.sample import Sample
 from ..data.scene_graph import read_scene_graphs
 from ..data.tensor_files import load_plain
-from ..graphs import PAIR
+from ..graphs import PAIR, GraphBuilder
 from .evaluation import mean_probabilities
 from .output_files import save_atomically
 
@@ -43,7 +43,9 @@ TEACHER_ATTR = "teacher_probs"
 
 def teacher_probabilities(teachers: Sequence, samples: Sequence[Sample],
                           scene_graph_file: Optional[str] = None,
-                          batch_size: int = 32, progress: bool = False
+                          batch_size: int = 32, progress: bool = False,
+                          built: Optional[Tuple[GraphBuilder,
+                                                Sequence[HeteroData]]] = None
                           ) -> List[Tensor]:
     """The teachers' mean tag probabilities of every word pair of every
     sample, each teacher reading graphs of its own graph builder.
@@ -55,6 +57,12 @@ def teacher_probabilities(teachers: Sequence, samples: Sequence[Sample],
             for teachers that read images.
         batch_size (int): graphs per forward pass.
         progress (bool): show progress bars.
+        built (tuple, optional): ``(builder, graphs)``, the samples' graphs
+            in their order as ``builder`` already built them. A teacher whose
+            builder equals it (same settings, vocabularies and statistics:
+            teachers trained on the same dataset) reads these graphs instead
+            of parsing the posts again, which also spares a machine without
+            the parser.
 
     Returns:
         one ``[n * n, C]`` float16 tensor per sample (``n`` its words; rows
@@ -66,12 +74,23 @@ def teacher_probabilities(teachers: Sequence, samples: Sequence[Sample],
     """
     if not teachers:
         raise ValueError("distillation needs at least one teacher")
-    scene_graphs = (read_scene_graphs(scene_graph_file)
-                    if scene_graph_file and os.path.exists(scene_graph_file)
-                    else None)
-    graphs = [teacher.graph_builder.build_many(
-        samples, progress=progress, scene_graphs=scene_graphs)
-        for teacher in teachers]
+    if built is not None and len(built[1]) != len(samples):
+        raise ValueError(f"{len(built[1])} built graphs for {len(samples)} "
+                         f"samples")
+    scene_graphs = None
+
+    def graphs_of(teacher) -> Sequence[HeteroData]:
+        nonlocal scene_graphs
+        if (built is not None
+                and teacher.graph_builder.to_dict() == built[0].to_dict()):
+            return built[1]
+        if (scene_graphs is None and scene_graph_file
+                and os.path.exists(scene_graph_file)):
+            scene_graphs = read_scene_graphs(scene_graph_file)
+        return teacher.graph_builder.build_many(
+            samples, progress=progress, scene_graphs=scene_graphs)
+
+    graphs = [graphs_of(teacher) for teacher in teachers]
     return [p.flatten(0, 1).half() for p in mean_probabilities(
         teachers, graphs, batch_size, progress)]
 

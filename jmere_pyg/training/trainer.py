@@ -132,7 +132,8 @@ def teacher_targets(config: TrainingConfig, train_set: JMEREDataset,
     samples = [train_set.samples[int(g.sample_index)] for g in train_graphs]
     return teacher_probabilities(
         teachers, samples, os.path.join(train_set.raw_dir, SCENE_GRAPH_FILE),
-        batch_size=config.eval_batch_size, progress=progress)
+        batch_size=config.eval_batch_size, progress=progress,
+        built=(train_set.builder, train_graphs))
 
 
 def cached_teacher_targets(path: Path, fingerprint: Dict, notify: bool

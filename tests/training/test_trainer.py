@@ -10,9 +10,11 @@ import torch
 from jmere_pyg import EEGA
 from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
 from jmere_pyg.datasets import JMEREDataset
+from jmere_pyg.graphs import GraphBuilder
 from jmere_pyg.tagging import decode_grid
 from jmere_pyg.training import (TrainingConfig, predict_ensemble,
                                 predict_graphs, predict_grids, train)
+from jmere_pyg.training.distillation import teacher_probabilities
 
 WORDS = [
     ["Curry", "and", "Thompson", "won", "the", "NBA", "trophy"],
@@ -262,8 +264,24 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
     graphs = list(dataset)
     config = settings(data_root, tmp_path / "s", tiny_encoder_path,
                       teachers=teachers)
-    targets = teacher_targets(config, dataset, graphs, torch.device("cpu"),
-                              progress=False)
+    # Teachers of the dataset's own graph builder read its graphs: no
+    # parsing (a GPU machine without spaCy distils too).
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the teachers parsed the posts again")
+    with monkeypatch.context() as patched:
+        patched.setattr(GraphBuilder, "build_many", no_parsing)
+        targets = teacher_targets(config, dataset, graphs,
+                                  torch.device("cpu"), progress=False)
+    # A teacher of another builder builds its own graphs.
+    other = GraphBuilder.from_dict({**dataset.builder.to_dict(),
+                                    "settings": {**dataset.builder.to_dict()[
+                                        "settings"], "max_distance": 3}})
+    with monkeypatch.context() as patched:
+        patched.setattr(GraphBuilder, "build_many", no_parsing)
+        with pytest.raises(AssertionError, match="parsed the posts again"):
+            teacher_probabilities(
+                [EEGA.from_pretrained(t) for t in teachers],
+                dataset.samples[:len(graphs)], built=(other, graphs))
     expected = sum(predict_grids(EEGA.from_pretrained(t), graphs)[0]
                    .softmax(dim=-1).flatten(0, 1) for t in teachers) / 2
     assert targets[0].dtype == torch.float16
