@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--teachers", nargs="+", metavar="CHECKPOINT",
                        help="trained checkpoints to distil into the model "
                             "(their mean tag probabilities)")
+    train.add_argument("--teacher-targets", metavar="FILE",
+                       help="the teachers' probabilities written by "
+                            "`jmere-pyg teach`, instead of --teachers")
     train.add_argument("--distill-weight", type=float,
                        help="share of the teachers' soft targets in the "
                             "word-pair loss (default 0.5)")
@@ -107,6 +110,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--detector", help="object detector for --images: "
                        "Hugging Face name or local folder")
     train.set_defaults(handler=run_train)
+
+    teach = commands.add_parser(
+        "teach", help="write trained checkpoints' probabilities on the "
+                      "training posts, for students elsewhere "
+                      "(train --teacher-targets)")
+    teach.add_argument("--config", help="experiment file (JSON or YAML): its "
+                       "data settings choose the training posts")
+    teach.add_argument("--data-root")
+    teach.add_argument("--mnre-dir",
+                       help="folder with mnre_train.txt and mnre_val.txt")
+    teach.add_argument("--teachers", nargs="+", metavar="CHECKPOINT",
+                       help="the trained checkpoints (default: the config's)")
+    teach.add_argument("--output", required=True)
+    teach.add_argument("--overwrite", action="store_true",
+                       help="replace an existing --output")
+    teach.add_argument("--top-k", type=int, default=4,
+                       help="tags kept per word pair (default 4)")
+    teach.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    teach.add_argument("--max-train-samples", type=int)
+    teach.set_defaults(handler=run_teach)
 
     evaluate = commands.add_parser(
         "evaluate", help="score a checkpoint on a data file")
@@ -211,8 +234,10 @@ def run_train(args) -> int:
         "data_root", "mnre_dir", "run_dir", "epochs", "batch_size",
         "encoder_lr", "lr", "patience", "seed", "device",
         "max_train_samples", "max_eval_samples", "max_words", "images",
-        "detector", "teachers", "distill_weight")
+        "detector", "teachers", "teacher_targets", "distill_weight")
         if getattr(args, flag) is not None}
+    if args.teacher_targets:
+        flags["teachers"] = None  # the file stands for the config's teachers
     if flags.get("max_words") == 0:
         flags["max_words"] = None
     config = config.replace(model=config.model.replace(**model_changes),
@@ -228,6 +253,26 @@ def run_train(args) -> int:
         from .training.plots import plot_run
         for path in plot_run(result.run_dir):
             print(f"wrote {path}")
+    return 0
+
+
+def run_teach(args) -> int:
+    from .training import TrainingConfig
+    from .training.output_files import check_output
+    from .training.trainer import write_teacher_targets
+
+    config = (TrainingConfig.from_file(args.config) if args.config
+              else TrainingConfig())
+    flags = {flag: getattr(args, flag) for flag in (
+        "data_root", "mnre_dir", "teachers", "device", "max_train_samples")
+        if getattr(args, flag) is not None}
+    config = config.replace(**flags)
+    if not config.teachers:
+        raise ValueError("teach needs --teachers (or teachers in --config)")
+    output = check_output(args.output, config.teachers,
+                          overwrite=args.overwrite)
+    report = write_teacher_targets(config, output, top_k=args.top_k)
+    print(json.dumps({"output": str(output), **report}, indent=2))
     return 0
 
 

@@ -67,8 +67,14 @@ class TrainingConfig(DictConfig):
             training starts and kept in the run folder for ``resume``.
             ``None`` trains on the gold tags alone.
             (default: ``None``)
+        teacher_targets (str, optional): instead of ``teachers``, a file of
+            their probabilities on the same training posts, written by
+            ``jmere-pyg teach``
+            (:func:`~jmere_pyg.training.distillation.save_teacher_targets`):
+            the teachers need not be on this machine. (default: ``None``)
         distill_weight (float): the soft targets' share of the word-pair
-            loss with ``teachers``, in ``[0, 1]``; ``1 - distill_weight``
+            loss with ``teachers`` or ``teacher_targets``, in ``[0, 1]``;
+            ``1 - distill_weight``
             stays on the gold tags. (default: ``0.5``)
         patience (int): early stopping on val quintuple F1 (the paper's 5).
             (default: ``5``)
@@ -121,6 +127,7 @@ class TrainingConfig(DictConfig):
     grad_clip: float = 1.0
     ema_decay: Optional[float] = None
     teachers: Optional[List[str]] = None
+    teacher_targets: Optional[str] = None
     distill_weight: float = 0.5
     patience: int = 5
     seed: int = 42
@@ -175,12 +182,24 @@ class TrainingConfig(DictConfig):
                 or not all(isinstance(t, str) for t in self.teachers)):
             raise ValueError(f"teachers must be a non-empty list of "
                              f"checkpoint folders, got {self.teachers!r}")
+        if self.teacher_targets is not None and (
+                self.teachers is not None
+                or not isinstance(self.teacher_targets, str)):
+            raise ValueError(f"teacher_targets must be one file, without "
+                             f"teachers; got {self.teacher_targets!r} with "
+                             f"teachers {self.teachers!r}")
         if not 0.0 <= self.distill_weight <= 1.0:
             raise ValueError(f"distill_weight must lie in [0, 1], got "
                              f"{self.distill_weight}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(f"warmup_ratio must be in [0, 1), got "
                              f"{self.warmup_ratio}")
+
+    @property
+    def distils(self) -> bool:
+        """Whether word pairs also learn soft targets (``teachers`` or
+        ``teacher_targets``)."""
+        return self.teachers is not None or self.teacher_targets is not None
 
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":

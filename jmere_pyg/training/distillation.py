@@ -21,11 +21,18 @@ the soft targets carry more than the gold tags.
 The teachers' pass costs minutes (about 5.5 for three MPNet-base seeds on
 a 2-core CPU); a run keeps its result in its folder
 (:func:`save_teacher_cache`) so that a resumed run reads it instead.
+
+The probabilities can also travel without the teachers
+(:func:`save_teacher_targets`, ``jmere-pyg teach``): a compact file of each
+pair's most likely tags, computed once where the teachers are (a GPU
+machine, say) and read by students elsewhere (``TrainingConfig.
+teacher_targets``), checked against their training posts.
 """
 import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import HeteroData
@@ -39,6 +46,9 @@ from .output_files import save_atomically
 
 #: The pair attribute that holds the teachers' mean tag probabilities.
 TEACHER_ATTR = "teacher_probs"
+
+#: The ``format`` entry of a teacher-targets file.
+TARGETS_FORMAT = "jmere_pyg teacher targets 1"
 
 
 def teacher_probabilities(teachers: Sequence, samples: Sequence[Sample],
@@ -177,3 +187,84 @@ def load_teacher_cache(path: Union[str, os.PathLike], fingerprint: Dict
         raise ValueError(f"{path}: computed for other teacher checkpoints or "
                          f"other training posts")
     return saved["probabilities"]
+
+
+def save_teacher_targets(path: Union[str, os.PathLike],
+                         probabilities: Sequence[Tensor],
+                         graphs: Sequence[HeteroData],
+                         teachers: Sequence[str], top_k: int = 4) -> Dict:
+    """Write the teachers' probabilities of ``graphs`` compactly: each word
+    pair keeps its ``top_k`` most likely tags (index and float16
+    probability), the rest of its mass is dropped, and reading renormalises
+    what was kept. With the rows' order, the file records the graphs'
+    sample indices and pair counts, which :func:`load_teacher_targets`
+    checks.
+
+    Args:
+        path: the file to write (through a temporary file).
+        probabilities (sequence of Tensor): ``[P_g, C]`` per graph, as
+            :func:`teacher_probabilities` returns them.
+        graphs (sequence of HeteroData): the graphs they belong to.
+        teachers (sequence of str): the teachers' names, for the record.
+        top_k (int): tags kept per pair, at most ``C``.
+
+    Returns:
+        what was dropped: ``{"pairs", "top_k", "num_tags",
+        "dropped_mass_mean", "dropped_mass_max"}`` (a pair's dropped mass is
+        the probability of the tags it does not keep).
+    """
+    if len(graphs) != len(probabilities) or not graphs:
+        raise ValueError(f"{len(graphs)} graphs but {len(probabilities)} "
+                         f"probability tensors")
+    rows = torch.cat([p.float() for p in probabilities])
+    num_tags = rows.size(1)
+    if not 1 <= top_k <= min(num_tags, 255):
+        raise ValueError(f"top_k must lie in [1, {min(num_tags, 255)}], got "
+                         f"{top_k}")
+    kept, tags = rows.topk(top_k, dim=1)
+    dropped = (1.0 - kept.sum(dim=1)).clamp_min(0.0)
+    report = {"pairs": rows.size(0), "top_k": top_k, "num_tags": num_tags,
+              "dropped_mass_mean": float(dropped.mean()),
+              "dropped_mass_max": float(dropped.max())}
+    save_atomically({
+        "format": TARGETS_FORMAT, "teachers": [str(t) for t in teachers],
+        "sample_indices": torch.tensor([int(g.sample_index) for g in graphs]),
+        "pairs": torch.tensor([p.size(0) for p in probabilities]),
+        "tags": tags.to(torch.uint8), "probabilities": kept.half(),
+        "report": report}, path)
+    return report
+
+
+def load_teacher_targets(path: Union[str, os.PathLike],
+                         graphs: Sequence[HeteroData]) -> List[Tensor]:
+    """The probabilities :func:`save_teacher_targets` wrote, one dense
+    ``[P_g, C]`` float16 tensor per graph of ``graphs``, the kept tags of
+    each pair renormalised to sum to one.
+
+    Raises:
+        FileNotFoundError: when ``path`` does not exist.
+        ValueError: naming ``path``, when it is not a teacher-targets file
+            or was written for other posts (sample indices or pair counts
+            differ from ``graphs``', in order).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"teacher targets {path} do not exist")
+    saved = load_plain(path, "teacher targets")
+    if not isinstance(saved, dict) or saved.get("format") != TARGETS_FORMAT:
+        raise ValueError(f"{path}: not a teacher-targets file "
+                         f"(format {TARGETS_FORMAT!r})")
+    indices = [int(g.sample_index) for g in graphs]
+    pairs = [int(g[PAIR].num_edges) for g in graphs]
+    if saved["sample_indices"].tolist() != indices:
+        raise ValueError(f"{path}: written for other training posts "
+                         f"({saved['sample_indices'].numel()} posts, here "
+                         f"{len(indices)}, or in another order)")
+    if saved["pairs"].tolist() != pairs:
+        raise ValueError(f"{path}: written for graphs of other word pairs "
+                         f"(the posts' word counts differ)")
+    kept = saved["probabilities"].float()
+    kept = kept / kept.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    dense = torch.zeros(kept.size(0), saved["report"]["num_tags"])
+    dense.scatter_(1, saved["tags"].long(), kept)
+    return list(dense.half().split(pairs))

@@ -36,7 +36,8 @@ from ..models import EEGA
 from ..vision import ExtractorConfig
 from .config import TrainingConfig
 from .distillation import (TEACHER_ATTR, attach_teacher, distillation_loss,
-                           load_teacher_cache, save_teacher_cache,
+                           load_teacher_cache, load_teacher_targets,
+                           save_teacher_cache, save_teacher_targets,
                            teacher_fingerprint, teacher_probabilities)
 from .evaluation import evaluate
 from .output_files import save_atomically, write_atomically
@@ -134,6 +135,23 @@ def teacher_targets(config: TrainingConfig, train_set: JMEREDataset,
         teachers, samples, os.path.join(train_set.raw_dir, SCENE_GRAPH_FILE),
         batch_size=config.eval_batch_size, progress=progress,
         built=(train_set.builder, train_graphs))
+
+
+def write_teacher_targets(config: TrainingConfig, path, top_k: int = 4,
+                          progress: bool = True) -> Dict:
+    """Score the training posts of ``config`` with ``config.teachers`` and
+    write their probabilities to ``path`` for ``teacher_targets`` (see
+    :func:`.distillation.save_teacher_targets`, whose report it returns)."""
+    if not config.teachers:
+        raise ValueError("writing teacher targets needs teachers")
+    train_set, _ = load_splits(config)
+    train_graphs = list(train_set)
+    if config.max_train_samples is not None:
+        train_graphs = train_graphs[:config.max_train_samples]
+    targets = teacher_targets(config, train_set, train_graphs,
+                              pick_device(config.device), progress)
+    return save_teacher_targets(path, targets, train_graphs, config.teachers,
+                                top_k=top_k)
 
 
 def cached_teacher_targets(path: Path, fingerprint: Dict, notify: bool
@@ -264,6 +282,9 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             if fingerprint is not None:
                 new_teacher_cache = fingerprint, targets
         attach_teacher(train_graphs, targets)
+    elif config.teacher_targets:
+        attach_teacher(train_graphs, load_teacher_targets(
+            config.teacher_targets, train_graphs))
     if is_main:
         if overwrite:
             _remove_run(run_dir)
@@ -388,21 +409,21 @@ def train_step(wrapped, model: EEGA, batch, optimizer,
         model: the EEGA model.
         batch: a PyG batch of JMERE graphs with word-pair labels.
         optimizer: from :func:`build_optimizer`.
-        config: ``grad_clip``, ``mixed_precision``, ``teachers`` and
-            ``distill_weight`` are used; with ``teachers`` the batch's pairs
+        config: ``grad_clip``, ``mixed_precision``, ``distils`` and
+            ``distill_weight`` are used; when distilling the batch's pairs
             carry the teachers' probabilities (:func:`attach_teacher`).
         world_size: processes sharing the global batch.
 
     Returns:
         ``[3]`` on the model's device, detached: this process's
         ``(loss, main_loss, graph_loss)``, ``main_loss`` (the word-pair
-        loss, mixed with the distillation loss under ``teachers``) scaled by
+        loss, mixed with the distillation loss when distilling) scaled by
         its share of the global batch's pairs.
     """
     with autocast(config.mixed_precision, model.device):
         output = wrapped(batch)
         main_loss = output.main_loss
-        if config.teachers:
+        if config.distils:
             main_loss = ((1.0 - config.distill_weight) * main_loss
                          + config.distill_weight * distillation_loss(
                              output.logits, batch[PAIR][TEACHER_ATTR]))

@@ -10,7 +10,9 @@ from jmere_pyg.training import TrainingConfig
 from jmere_pyg.training.distillation import (TEACHER_ATTR, attach_teacher,
                                              distillation_loss,
                                              load_teacher_cache,
+                                             load_teacher_targets,
                                              save_teacher_cache,
+                                             save_teacher_targets,
                                              teacher_fingerprint)
 
 
@@ -102,3 +104,63 @@ def test_teacher_cache_is_read_back_only_for_the_same_teachers_and_posts(
         load_teacher_cache(cache, fingerprint)
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         load_teacher_cache(tmp_path / "missing.pt", fingerprint)
+
+
+def test_teacher_targets_keep_each_pairs_top_tags(tmp_path):
+    graphs = [graph(2), graph(3)]
+    for index, data in enumerate(graphs):
+        data.sample_index = torch.tensor(index + 5)
+    probs = [torch.randn(4, 6).softmax(dim=-1).half(),
+             torch.randn(9, 6).softmax(dim=-1).half()]
+    path = tmp_path / "targets.pt"
+
+    # Every tag kept: the probabilities come back (renormalised in float32
+    # from their float16 values).
+    report = save_teacher_targets(path, probs, graphs, ["a", "b"], top_k=6)
+    assert report["pairs"] == 13 and report["dropped_mass_max"] < 1e-2
+    for read, written in zip(load_teacher_targets(path, graphs), probs):
+        assert read.dtype == torch.float16 and read.shape == written.shape
+        torch.testing.assert_close(read.float(), written.float(), atol=2e-3,
+                                   rtol=0)
+
+    # Two tags kept: the two largest of each pair, scaled to sum to one.
+    report = save_teacher_targets(path, probs, graphs, ["a", "b"], top_k=2)
+    rows = torch.cat(probs).float()
+    top, tags = rows.topk(2, dim=1)
+    expected = torch.zeros_like(rows).scatter_(
+        1, tags, top / top.sum(dim=1, keepdim=True))
+    read = torch.cat(load_teacher_targets(path, graphs)).float()
+    torch.testing.assert_close(read, expected, atol=2e-3, rtol=0)
+    assert (read > 0).sum(dim=1).max() == 2
+    dropped = 1 - top.sum(dim=1)
+    assert report["dropped_mass_max"] == pytest.approx(
+        float(dropped.max()), abs=1e-3)
+    assert report["dropped_mass_mean"] == pytest.approx(
+        float(dropped.mean()), abs=1e-3)
+
+
+def test_teacher_targets_are_checked_against_the_students_posts(tmp_path):
+    graphs = [graph(2), graph(3)]
+    for index, data in enumerate(graphs):
+        data.sample_index = torch.tensor(index)
+    probs = [torch.rand(4, 3).half(), torch.rand(9, 3).half()]
+    path = tmp_path / "targets.pt"
+    save_teacher_targets(path, probs, graphs, ["a"], top_k=2)
+    with pytest.raises(ValueError, match="targets.pt: written for other "
+                                         "training posts"):
+        load_teacher_targets(path, graphs[::-1])
+    longer = graph(4)
+    longer.sample_index = torch.tensor(1)
+    with pytest.raises(ValueError, match="other word pairs"):
+        load_teacher_targets(path, [graphs[0], longer])
+    with pytest.raises(ValueError, match="top_k"):
+        save_teacher_targets(path, probs, graphs, ["a"], top_k=4)
+    cache = tmp_path / "teacher_probs.pt"
+    save_teacher_cache(cache, {}, probs)
+    with pytest.raises(ValueError, match="teacher_probs.pt: not a "
+                                         "teacher-targets file"):
+        load_teacher_targets(cache, graphs)
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_teacher_targets(tmp_path / "missing.pt", graphs)
+    with pytest.raises(ValueError, match="without teachers"):
+        TrainingConfig(teachers=["runs/a/best"], teacher_targets=str(path))

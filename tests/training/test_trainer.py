@@ -14,7 +14,8 @@ from jmere_pyg.graphs import GraphBuilder
 from jmere_pyg.tagging import decode_grid
 from jmere_pyg.training import (TrainingConfig, predict_ensemble,
                                 predict_graphs, predict_grids, train)
-from jmere_pyg.training.distillation import teacher_probabilities
+from jmere_pyg.training.distillation import (load_teacher_targets,
+                                             teacher_probabilities)
 
 WORDS = [
     ["Curry", "and", "Thompson", "won", "the", "NBA", "trophy"],
@@ -310,6 +311,31 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
     soft = [json.loads(line)["main_loss"] for line in
             (tmp_path / "w1" / "log.jsonl").read_text().splitlines()]
     assert soft != [r["main_loss"] for r in plain.history]
+
+    # The teachers' probabilities as a file (every tag kept) train a student
+    # elsewhere like the teachers themselves.
+    targets_file = tmp_path / "targets.pt"
+    assert main(["teach", "--data-root", str(data_root), "--teachers",
+                 *teachers, "--output", str(targets_file), "--top-k", "26",
+                 "--device", "cpu"]) == 0
+    for read, direct in zip(load_teacher_targets(targets_file, graphs),
+                            targets):
+        torch.testing.assert_close(read.float(), direct.float(), atol=2e-3,
+                                   rtol=0)
+    assert main(["teach", "--data-root", str(data_root), "--teachers",
+                 *teachers, "--output", str(targets_file)]) == 1  # exists
+    assert main(["train", "--data-root", str(data_root), "--run-dir",
+                 str(tmp_path / "w2"), "--epochs", "2", "--batch-size", "4",
+                 "--lr", "1e-3", "--seed", "7", "--device", "cpu",
+                 "--encoder", tiny_encoder_path, "--set", "heads=2",
+                 "--set", "edge_dim=8", "--set", "channel_dim=8", "--set",
+                 "dropout=0.0", "--show", "0", "--teacher-targets",
+                 str(targets_file), "--distill-weight", "1"]) == 0
+    from_file = [json.loads(line)["main_loss"] for line in
+                 (tmp_path / "w2" / "log.jsonl").read_text().splitlines()]
+    assert from_file == pytest.approx(soft, rel=1e-2)
+    assert from_file != pytest.approx([r["main_loss"] for r in plain.history],
+                                      rel=1e-2)
 
     # A resume reads the teachers' probabilities the first start kept.
     assert (tmp_path / "w1" / "teacher_probs.pt").is_file()
