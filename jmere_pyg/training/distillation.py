@@ -243,9 +243,9 @@ def load_teacher_targets(path: Union[str, os.PathLike],
 
     Raises:
         FileNotFoundError: when ``path`` does not exist.
-        ValueError: naming ``path``, when it is not a teacher-targets file
-            or was written for other posts (sample indices or pair counts
-            differ from ``graphs``', in order).
+        ValueError: naming ``path``, when it is not a teacher-targets file,
+            is damaged, or was written for other posts (sample indices or
+            pair counts differ from ``graphs``', in order).
     """
     path = Path(path)
     if not path.is_file():
@@ -254,6 +254,17 @@ def load_teacher_targets(path: Union[str, os.PathLike],
     if not isinstance(saved, dict) or saved.get("format") != TARGETS_FORMAT:
         raise ValueError(f"{path}: not a teacher-targets file "
                          f"(format {TARGETS_FORMAT!r})")
+    try:
+        tags, kept = saved["tags"].long(), saved["probabilities"].float()
+        num_tags = int(saved["report"]["num_tags"])
+        consistent = (tags.shape == kept.shape and tags.dim() == 2
+                      and tags.size(0) == int(saved["pairs"].sum())
+                      and 0 <= int(tags.min()) and int(tags.max()) < num_tags)
+    except (KeyError, TypeError, AttributeError, RuntimeError):
+        consistent = False
+    if not consistent:
+        raise ValueError(f"{path}: damaged teacher-targets file (its tags, "
+                         f"probabilities and pair counts disagree)")
     indices = [int(g.sample_index) for g in graphs]
     pairs = [int(g[PAIR].num_edges) for g in graphs]
     if saved["sample_indices"].tolist() != indices:
@@ -263,8 +274,6 @@ def load_teacher_targets(path: Union[str, os.PathLike],
     if saved["pairs"].tolist() != pairs:
         raise ValueError(f"{path}: written for graphs of other word pairs "
                          f"(the posts' word counts differ)")
-    kept = saved["probabilities"].float()
     kept = kept / kept.sum(dim=1, keepdim=True).clamp_min(1e-12)
-    dense = torch.zeros(kept.size(0), saved["report"]["num_tags"])
-    dense.scatter_(1, saved["tags"].long(), kept)
+    dense = torch.zeros(kept.size(0), num_tags).scatter_(1, tags, kept)
     return list(dense.half().split(pairs))

@@ -155,6 +155,11 @@ def test_teacher_targets_are_checked_against_the_students_posts(tmp_path):
         load_teacher_targets(path, [graphs[0], longer])
     with pytest.raises(ValueError, match="top_k"):
         save_teacher_targets(path, probs, graphs, ["a"], top_k=4)
+    saved = torch.load(path, weights_only=True)
+    saved["tags"][0, 0] = 3  # a tag beyond the 3 of the file
+    torch.save(saved, tmp_path / "damaged.pt")
+    with pytest.raises(ValueError, match="damaged.pt: damaged"):
+        load_teacher_targets(tmp_path / "damaged.pt", graphs)
     cache = tmp_path / "teacher_probs.pt"
     save_teacher_cache(cache, {}, probs)
     with pytest.raises(ValueError, match="teacher_probs.pt: not a "
