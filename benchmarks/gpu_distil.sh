@@ -2,7 +2,7 @@
 # experiments/eega_mpnet_distil.json on a GPU machine: three MPNet-base
 # teachers (experiments/eega_mpnet.json, seeds 42 43 44) trained at once,
 # their probabilities on the training posts written to a teacher-targets
-# file (`jmere-pyg teach`, top 4 tags a word pair, about 12 MB), then three
+# file (`jmere-pyg teach`, top 4 tags a word pair, 11.5 MB), then three
 # students distilling that file, also at once. On a 2-core CPU this is about
 # 17 hours (docs/results.md); on an H200 each stage takes about 10 minutes
 # (three runs at once, about 19.5 s an epoch each: benchmarks/results/
@@ -48,7 +48,8 @@ train() {  # train RUN_DIR SEED CONFIG [more CLI arguments]
 
 pipeline() {
   local started=$(date +%s)
-  left() { echo $(( DEADLINE - ($(date +%s) - started) )); }
+  # At least 1: `timeout 0` would mean no limit at all.
+  left() { local s=$(( DEADLINE - ($(date +%s) - started) )); echo $(( s > 1 ? s : 1 )); }
   PY=$PY PARTS=$PARTS bash benchmarks/gpu_experiment.sh mpnet $DEVICE "$CONFIG_EXTRA" /tmp \
     experiments/eega_mpnet.json experiments/eega_mpnet_distil.json || return 1
   local targets=$TARGETS
@@ -70,7 +71,6 @@ pipeline() {
       --output $targets --overwrite > $WORK/teach.out 2>&1 || return 1
     echo "teacher targets written, $(left) s left"
   fi
-  # timeout 0 would mean no limit at all
   [ "$(left)" -gt 60 ] || { echo "no time left for the students"; return 1; }
   for seed in $SEEDS; do
     timeout "$(left)" bash -c "$(declare -f cli train); PY=$PY EXTRA='$EXTRA'; train $WORK/student_seed$seed $seed /tmp/eega_mpnet_distil.json --teacher-targets $targets" &
