@@ -297,13 +297,16 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
             == [r["main_loss"] for r in plain.history])
     # The command line takes the teachers too.
     from jmere_pyg.cli import main
-    assert main(["train", "--data-root", str(data_root), "--run-dir",
-                 str(tmp_path / "w1"), "--epochs", "2", "--batch-size", "4",
-                 "--lr", "1e-3", "--seed", "7", "--device", "cpu",
-                 "--encoder", tiny_encoder_path, "--set", "heads=2",
-                 "--set", "edge_dim=8", "--set", "channel_dim=8", "--set",
-                 "dropout=0.0", "--show", "0", "--teachers", *teachers,
-                 "--distill-weight", "1"]) == 0
+
+    def student(run: str, *soft_targets: str) -> int:
+        return main(["train", "--data-root", str(data_root), "--run-dir",
+                     str(tmp_path / run), "--epochs", "2", "--batch-size",
+                     "4", "--lr", "1e-3", "--seed", "7", "--device", "cpu",
+                     "--encoder", tiny_encoder_path, "--set", "heads=2",
+                     "--set", "edge_dim=8", "--set", "channel_dim=8",
+                     "--set", "dropout=0.0", "--show", "0", *soft_targets,
+                     "--distill-weight", "1"])
+    assert student("w1", "--teachers", *teachers) == 0
     recorded = json.loads((tmp_path / "w1" / "training_config.json")
                           .read_text())
     assert (recorded["teachers"], recorded["distill_weight"]) == (teachers,
@@ -324,13 +327,7 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
                                    rtol=0)
     assert main(["teach", "--data-root", str(data_root), "--teachers",
                  *teachers, "--output", str(targets_file)]) == 1  # exists
-    assert main(["train", "--data-root", str(data_root), "--run-dir",
-                 str(tmp_path / "w2"), "--epochs", "2", "--batch-size", "4",
-                 "--lr", "1e-3", "--seed", "7", "--device", "cpu",
-                 "--encoder", tiny_encoder_path, "--set", "heads=2",
-                 "--set", "edge_dim=8", "--set", "channel_dim=8", "--set",
-                 "dropout=0.0", "--show", "0", "--teacher-targets",
-                 str(targets_file), "--distill-weight", "1"]) == 0
+    assert student("w2", "--teacher-targets", str(targets_file)) == 0
     from_file = [json.loads(line)["main_loss"] for line in
                  (tmp_path / "w2" / "log.jsonl").read_text().splitlines()]
     assert from_file == pytest.approx(soft, rel=1e-2)
