@@ -124,6 +124,16 @@ def skip_notices(config: TrainingConfig, *datasets: JMEREDataset
             for split, count in counts if count]
 
 
+def training_graphs(config: TrainingConfig, train_set: JMEREDataset
+                    ) -> List:
+    """The graphs a run trains on: ``train_set``'s, the first
+    ``config.max_train_samples`` of them when that is set."""
+    graphs = list(train_set)
+    if config.max_train_samples is not None:
+        graphs = graphs[:config.max_train_samples]
+    return graphs
+
+
 def teacher_targets(config: TrainingConfig, train_set: JMEREDataset,
                     train_graphs, device, progress: bool) -> List[torch.Tensor]:
     """The mean tag probabilities ``[P_g, C]`` of ``config.teachers`` on
@@ -145,9 +155,7 @@ def write_teacher_targets(config: TrainingConfig, path, top_k: int = 4,
     if not config.teachers:
         raise ValueError("writing teacher targets needs teachers")
     train_set, _ = load_splits(config)
-    train_graphs = list(train_set)
-    if config.max_train_samples is not None:
-        train_graphs = train_graphs[:config.max_train_samples]
+    train_graphs = training_graphs(config, train_set)
     targets = teacher_targets(config, train_set, train_graphs,
                               pick_device(config.device), progress)
     return save_teacher_targets(path, targets, train_graphs, config.teachers,
@@ -255,9 +263,7 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     if is_main:
         for notice in skip_notices(config, train_set, val_set):
             tqdm.write(notice)
-    train_graphs = list(train_set)
-    if config.max_train_samples is not None:
-        train_graphs = train_graphs[:config.max_train_samples]
+    train_graphs = training_graphs(config, train_set)
     val_graphs = list(val_set)
     if config.max_eval_samples is not None:
         val_graphs = val_graphs[:config.max_eval_samples]
