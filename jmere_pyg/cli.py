@@ -221,21 +221,33 @@ def run_stats(args) -> int:
     return 0
 
 
+def experiment_config(args):
+    """The ``TrainingConfig`` of ``--config``, or the defaults."""
+    from .training import TrainingConfig
+    return (TrainingConfig.from_file(args.config) if args.config
+            else TrainingConfig())
+
+
+def given_flags(args, names) -> dict:
+    """``name -> value`` of the flags among ``names`` given on the command
+    line (the others, ``None``, leave the experiment file's value)."""
+    return {name: getattr(args, name) for name in names
+            if getattr(args, name) is not None}
+
+
 def run_train(args) -> int:
-    from .training import TrainingConfig, train
+    from .training import train
     from .training.reporting import print_examples
 
-    config = (TrainingConfig.from_file(args.config) if args.config
-              else TrainingConfig())
+    config = experiment_config(args)
     model_changes = parse_assignments(args.set)
     if args.encoder:
         model_changes["encoder"] = args.encoder
-    flags = {flag: getattr(args, flag) for flag in (
+    flags = given_flags(args, (
         "data_root", "mnre_dir", "run_dir", "epochs", "batch_size",
         "encoder_lr", "lr", "patience", "seed", "device",
         "max_train_samples", "max_eval_samples", "max_words", "images",
-        "detector", "teachers", "teacher_targets", "distill_weight")
-        if getattr(args, flag) is not None}
+        "detector", "teachers", "teacher_targets", "distill_weight"))
     if args.teacher_targets:
         flags["teachers"] = None  # the file stands for the config's teachers
     if flags.get("max_words") == 0:
@@ -257,16 +269,11 @@ def run_train(args) -> int:
 
 
 def run_teach(args) -> int:
-    from .training import TrainingConfig
     from .training.output_files import check_output
     from .training.trainer import write_teacher_targets
 
-    config = (TrainingConfig.from_file(args.config) if args.config
-              else TrainingConfig())
-    flags = {flag: getattr(args, flag) for flag in (
-        "data_root", "mnre_dir", "teachers", "device", "max_train_samples")
-        if getattr(args, flag) is not None}
-    config = config.replace(**flags)
+    config = experiment_config(args).replace(**given_flags(args, (
+        "data_root", "mnre_dir", "teachers", "device", "max_train_samples")))
     if not config.teachers:
         raise ValueError("teach needs --teachers (or teachers in --config)")
     output = check_output(args.output, config.teachers,
