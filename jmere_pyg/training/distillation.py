@@ -26,8 +26,10 @@ The probabilities can also travel without the teachers
 (:func:`save_teacher_targets`, ``jmere-pyg teach``): a compact file of each
 pair's most likely tags, computed once where the teachers are (a GPU
 machine, say) and read by students elsewhere (``TrainingConfig.
-teacher_targets``), checked against their training posts.
+teacher_targets``), checked against their training posts: a student on
+some of the posts, in any order, reads the rows of its own.
 """
+import itertools
 import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -244,8 +246,8 @@ def load_teacher_targets(path: Union[str, os.PathLike],
     Raises:
         FileNotFoundError: when ``path`` does not exist.
         ValueError: naming ``path``, when it is not a teacher-targets file,
-            is damaged, or was written for other posts (sample indices or
-            pair counts differ from ``graphs``', in order).
+            is damaged, or lacks one of ``graphs``' posts (by sample index)
+            or gives it another number of word pairs.
     """
     path = Path(path)
     if not path.is_file():
@@ -265,15 +267,29 @@ def load_teacher_targets(path: Union[str, os.PathLike],
     if not consistent:
         raise ValueError(f"{path}: damaged teacher-targets file (its tags, "
                          f"probabilities and pair counts disagree)")
-    indices = [int(g.sample_index) for g in graphs]
-    pairs = [int(g[PAIR].num_edges) for g in graphs]
-    if saved["sample_indices"].tolist() != indices:
-        raise ValueError(f"{path}: written for other training posts "
-                         f"({saved['sample_indices'].numel()} posts, here "
-                         f"{len(indices)}, or in another order)")
-    if saved["pairs"].tolist() != pairs:
-        raise ValueError(f"{path}: written for graphs of other word pairs "
-                         f"(the posts' word counts differ)")
-    kept = kept / kept.sum(dim=1, keepdim=True).clamp_min(1e-12)
-    dense = torch.zeros(kept.size(0), num_tags).scatter_(1, tags, kept)
-    return list(dense.half().split(pairs))
+    # Rows of each post in the file, by sample index: a run on some of the
+    # posts (max_train_samples, another order) reads just theirs.
+    counts = saved["pairs"].tolist()
+    starts = [0] + list(itertools.accumulate(counts))[:-1]
+    where = {index: (start, count) for index, start, count
+             in zip(saved["sample_indices"].tolist(), starts, counts)}
+    if len(where) != len(counts):
+        raise ValueError(f"{path}: damaged teacher-targets file (a post's "
+                         f"sample index appears twice)")
+    rows = []
+    for data in graphs:
+        index, pairs = int(data.sample_index), int(data[PAIR].num_edges)
+        if index not in where:
+            raise ValueError(f"{path}: written for other training posts (no "
+                             f"targets for sample {index}; the file has "
+                             f"{len(where)} posts)")
+        start, count = where[index]
+        if count != pairs:
+            raise ValueError(f"{path}: written for graphs of other word pairs "
+                             f"(sample {index} has {pairs} pairs here, "
+                             f"{count} in the file)")
+        rows.append(torch.arange(start, start + count))
+    rows = torch.cat(rows) if rows else torch.zeros(0, dtype=torch.long)
+    kept = kept[rows] / kept[rows].sum(dim=1, keepdim=True).clamp_min(1e-12)
+    dense = torch.zeros(kept.size(0), num_tags).scatter_(1, tags[rows], kept)
+    return list(dense.half().split([int(g[PAIR].num_edges) for g in graphs]))

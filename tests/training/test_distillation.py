@@ -146,12 +146,21 @@ def test_teacher_targets_are_checked_against_the_students_posts(tmp_path):
     probs = [torch.rand(4, 3).half(), torch.rand(9, 3).half()]
     path = tmp_path / "targets.pt"
     save_teacher_targets(path, probs, graphs, ["a"], top_k=2)
+    # Some of the posts, in another order: each reads its own rows.
+    reversed_read = load_teacher_targets(path, graphs[::-1])
+    for read, graph_probs in zip(reversed_read, load_teacher_targets(
+            path, graphs)[::-1]):
+        assert torch.equal(read, graph_probs)
+    (second,) = load_teacher_targets(path, graphs[1:])
+    assert torch.equal(second, reversed_read[0]) and second.shape == (9, 3)
+    other = graph(2)
+    other.sample_index = torch.tensor(7)
     with pytest.raises(ValueError, match="targets.pt: written for other "
-                                         "training posts"):
-        load_teacher_targets(path, graphs[::-1])
+                                         "training posts .*sample 7"):
+        load_teacher_targets(path, [graphs[0], other])
     longer = graph(4)
     longer.sample_index = torch.tensor(1)
-    with pytest.raises(ValueError, match="other word pairs"):
+    with pytest.raises(ValueError, match="other word pairs .*sample 1 has 16"):
         load_teacher_targets(path, [graphs[0], longer])
     with pytest.raises(ValueError, match="top_k"):
         save_teacher_targets(path, probs, graphs, ["a"], top_k=4)
@@ -160,6 +169,11 @@ def test_teacher_targets_are_checked_against_the_students_posts(tmp_path):
     torch.save(saved, tmp_path / "damaged.pt")
     with pytest.raises(ValueError, match="damaged.pt: damaged"):
         load_teacher_targets(tmp_path / "damaged.pt", graphs)
+    saved = torch.load(path, weights_only=True)
+    saved["sample_indices"][1] = 0  # one post twice
+    torch.save(saved, tmp_path / "twice.pt")
+    with pytest.raises(ValueError, match="twice.pt: damaged .*twice"):
+        load_teacher_targets(tmp_path / "twice.pt", graphs)
     cache = tmp_path / "teacher_probs.pt"
     save_teacher_cache(cache, {}, probs)
     with pytest.raises(ValueError, match="teacher_probs.pt: not a "
