@@ -1,10 +1,12 @@
 """The quality benchmark's variants against the experiment files that
 docs/results.md reports them as: a drift between the two would put a
-figure under the wrong settings."""
+figure under the wrong settings. And the committed teacher-targets files
+against the training posts they were written for."""
 import importlib
 from pathlib import Path
 
 import pytest
+import torch
 
 from jmere_pyg.training import TrainingConfig
 
@@ -36,3 +38,31 @@ def test_variants_train_without_the_average_unless_they_say_so(quality):
         "eega", str(ROOT / "experiments" / "eega_minilm.json"), seed=7)
     assert built.ema_decay is None and built.seed == 7
     assert not {"mpnet", "mpnet_distil"} & set(quality.DEFAULT_VARIANTS)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("targets", sorted(
+    (ROOT / "benchmarks" / "targets").glob("*.pt")), ids=lambda p: p.name)
+def test_committed_teacher_targets_fit_the_training_posts(targets, mnre_file):
+    # A change to reading or to the word-pair grid would leave the committed
+    # files unusable by the students they are kept for.
+    from torch_geometric.data import HeteroData
+
+    from jmere_pyg.data import read_samples
+    from jmere_pyg.graphs import PAIR
+    from jmere_pyg.training.distillation import load_teacher_targets
+
+    samples, _ = read_samples(mnre_file("train"), max_words=128)
+    graphs = []
+    for index, sample in enumerate(samples):
+        data = HeteroData()
+        data.sample_index = torch.tensor(index)
+        # Every ordered pair of words is a cell of the grid.
+        data[PAIR].edge_index = torch.zeros(2, len(sample.tokens) ** 2,
+                                            dtype=torch.long)
+        graphs.append(data)
+    probabilities = load_teacher_targets(targets, graphs)
+    assert len(probabilities) == 3468
+    rows = torch.cat(probabilities).float()
+    torch.testing.assert_close(rows.sum(dim=1), torch.ones(len(rows)),
+                               atol=2e-3, rtol=0)
