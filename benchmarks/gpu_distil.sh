@@ -8,7 +8,9 @@
 # (three runs at once, about 19.5 s an epoch each: benchmarks/results/
 # gpu.md), more than one 15-minute lease holds together. So the stages can
 # run in two leases: the first brings the file back (`report`), and the
-# second starts from it with TARGETS=FILE, carried with the call.
+# second starts from it with TARGETS=FILE, carried with the call. A file
+# committed under benchmarks/targets/ travels with every call: with one of
+# those the students alone fit one lease.
 #
 # Needs, from scripts/device_bundle.sh: .gpu/site (POT) and .gpu_e2e (the
 # processed JMERE graphs) carried with the call, MPNet-base's float16 parts
