@@ -270,13 +270,13 @@ def load_teacher_targets(path: Union[str, os.PathLike],
     # Rows of each post in the file, by sample index: a run on some of the
     # posts (max_train_samples, another order) reads just theirs.
     counts = saved["pairs"].tolist()
-    starts = [0] + list(itertools.accumulate(counts))[:-1]
+    starts = itertools.accumulate(counts, initial=0)
     where = {index: (start, count) for index, start, count
              in zip(saved["sample_indices"].tolist(), starts, counts)}
     if len(where) != len(counts):
         raise ValueError(f"{path}: damaged teacher-targets file (a post's "
                          f"sample index appears twice)")
-    rows = []
+    rows, sizes = [], []
     for data in graphs:
         index, pairs = int(data.sample_index), int(data[PAIR].num_edges)
         if index not in where:
@@ -289,7 +289,9 @@ def load_teacher_targets(path: Union[str, os.PathLike],
                              f"(sample {index} has {pairs} pairs here, "
                              f"{count} in the file)")
         rows.append(torch.arange(start, start + count))
+        sizes.append(count)
     rows = torch.cat(rows) if rows else torch.zeros(0, dtype=torch.long)
-    kept = kept[rows] / kept[rows].sum(dim=1, keepdim=True).clamp_min(1e-12)
-    dense = torch.zeros(kept.size(0), num_tags).scatter_(1, tags[rows], kept)
-    return list(dense.half().split([int(g[PAIR].num_edges) for g in graphs]))
+    kept, tags = kept[rows], tags[rows]
+    kept = kept / kept.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    dense = torch.zeros(kept.size(0), num_tags).scatter_(1, tags, kept)
+    return list(dense.half().split(sizes))
