@@ -1,7 +1,8 @@
 """The quality benchmark's variants against the experiment files that
 docs/results.md reports them as: a drift between the two would put a
-figure under the wrong settings. And the committed teacher-targets files
-against the training posts they were written for."""
+figure under the wrong settings. Every experiment file loads and names
+files that exist, and the committed teacher-targets files fit the training
+posts they were written for."""
 import importlib
 from pathlib import Path
 
@@ -66,3 +67,11 @@ def test_committed_teacher_targets_fit_the_training_posts(targets, mnre_file):
     rows = torch.cat(probabilities).float()
     torch.testing.assert_close(rows.sum(dim=1), torch.ones(len(rows)),
                                atol=2e-3, rtol=0)
+
+
+@pytest.mark.parametrize("experiment", sorted(
+    (ROOT / "experiments").glob("*.json")), ids=lambda p: p.name)
+def test_experiment_file_loads_and_its_targets_exist(experiment):
+    config = TrainingConfig.from_file(experiment)
+    if config.teacher_targets is not None:
+        assert (ROOT / config.teacher_targets).is_file()
