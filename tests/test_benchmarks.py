@@ -41,6 +41,30 @@ def test_variants_train_without_the_average_unless_they_say_so(quality):
     assert not {"mpnet", "mpnet_distil"} & set(quality.DEFAULT_VARIANTS)
 
 
+def test_a_variant_with_its_own_schedule_length_keeps_it(quality, tmp_path,
+                                                         monkeypatch):
+    trained = {}
+
+    def fake_train(config, progress):
+        # What run_variant reads back from a finished run.
+        trained[config.lr_schedule] = config.epochs
+        run = Path(config.run_dir)
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text("{}")
+        (run / "log.jsonl").write_text('{"seconds": 1}\n')
+
+    monkeypatch.setattr(quality, "train", fake_train)
+    args = type("Args", (), {"runs": str(tmp_path), "report_only": False,
+                             "epochs": 30,
+                             "config": str(ROOT / "experiments"
+                                           / "eega_minilm.json")})
+    quality.run_variant("ema", 42, args)
+    quality.run_variant("ema_linear", 42, args)
+    assert trained == {"plateau": 30,
+                       "linear_warmup": quality.VARIANTS["ema_linear"][
+                           "epochs"]}
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("targets", sorted(
     (ROOT / "benchmarks" / "targets").glob("*.pt")), ids=lambda p: p.name)
