@@ -54,8 +54,10 @@ VARIANTS = {
     # still be at half its rate where early stopping ends most runs.
     "ema_linear": {"ema_decay": 0.998, "lr_schedule": "linear_warmup",
                    "epochs": 20},
-    # Twice the encoder's learning rate (the experiment file's is 5e-5).
+    # Twice and half the encoder's learning rate (the experiment file's is
+    # 5e-5).
     "ema_encoder_lr": {"ema_decay": 0.998, "encoder_lr": 1e-4},
+    "ema_encoder_lr_half": {"ema_decay": 0.998, "encoder_lr": 2.5e-5},
     # eega with the optional MPNet-base encoder at its own learning rate:
     # experiments/eega_mpnet.json (tests/test_benchmarks.py checks they
     # agree). Needs the `mpnet` extra and about 2.5 h per seed on a 2-core
