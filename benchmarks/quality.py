@@ -186,7 +186,9 @@ def main():
              f"Epochs per run: {args.epochs}"
              + "".join(f", `{name}`: {VARIANTS[name]['epochs']}"
                        for name in rows if "epochs" in VARIANTS[name])
-             + f", batch and learning rates from `{args.config}`.", "",
+             + f"; batch size and learning rates from `{args.config}` "
+             "unless the variant sets its own (`VARIANTS` in "
+             "`benchmarks/quality.py`).", "",
              f"Machine: {machine(config)}; no images exist here, so every "
              f"run is text only.", "",
              "Mean ± standard deviation over seeds of the val split, the "
