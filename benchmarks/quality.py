@@ -12,8 +12,10 @@ runs finished so far and names the ones missing. Writes
 ``benchmarks/results/quality.md`` (and ``--json``). The ``mpnet`` variant
 (``experiments/eega_mpnet.json``'s settings) and the ``mpnet_distil``
 variant (``eega_mpnet_distil.json``: ``mpnet`` taught by the three seeds of
-``mpnet``) run only when named in ``--variants``: they need the ``mpnet``
-extra and hours per seed on a CPU.
+``mpnet``) and the ``mpnet_student`` variant (``eega_mpnet_student.json``:
+``mpnet`` taught by the committed targets of four MiniLM-L6 checkpoints)
+run only when named in ``--variants``: they need the ``mpnet`` extra and
+hours per seed on a CPU.
 """
 import argparse
 import json
@@ -77,6 +79,14 @@ VARIANTS = {
                                   "runs/eega_mpnet_seed44/best"],
                      "distill_weight": 0.5,
                      "model": {"encoder": "all-mpnet-base-v2"}},
+    # mpnet learning from the committed targets of four MiniLM-L6
+    # checkpoints (52.13 val paper F1 as one ensemble), so it needs no
+    # teacher runs: experiments/eega_mpnet_student.json.
+    "mpnet_student": {"encoder_lr": 2e-5,
+                      "teacher_targets":
+                          "benchmarks/targets/minilm_four_top4.pt",
+                      "distill_weight": 0.5,
+                      "model": {"encoder": "all-mpnet-base-v2"}},
 }
 #: What runs when --variants is not given: every MiniLM-L6 variant.
 DEFAULT_VARIANTS = [name for name in VARIANTS

@@ -25,6 +25,7 @@ def quality(monkeypatch):
     ("ema", "eega_minilm.json"),
     ("mpnet", "eega_mpnet.json"),
     ("mpnet_distil", "eega_mpnet_distil.json"),
+    ("mpnet_student", "eega_mpnet_student.json"),
 ])
 def test_variant_is_its_experiment_file(quality, variant, experiment):
     expected = TrainingConfig.from_file(ROOT / "experiments" / experiment)
@@ -38,7 +39,8 @@ def test_variants_train_without_the_average_unless_they_say_so(quality):
     built = quality.variant_config(
         "eega", str(ROOT / "experiments" / "eega_minilm.json"), seed=7)
     assert built.ema_decay is None and built.seed == 7
-    assert not {"mpnet", "mpnet_distil"} & set(quality.DEFAULT_VARIANTS)
+    assert not ({"mpnet", "mpnet_distil", "mpnet_student"}
+                & set(quality.DEFAULT_VARIANTS))
 
 
 def test_a_variant_with_its_own_schedule_length_keeps_it(quality, tmp_path,
