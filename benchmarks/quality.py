@@ -35,6 +35,8 @@ from jmere_pyg.training import TrainingConfig, train
 #: whatever the experiment file says, so that the variants measured before
 #: the main job took it up stay what they were.
 BASELINE = {"ema_decay": None}
+#: The MPNet-base variants' shared departures: the encoder and its rate.
+MPNET = {"encoder_lr": 2e-5, "model": {"encoder": "all-mpnet-base-v2"}}
 #: Each variant's departures from the experiment file and BASELINE: training
 #: settings, and under "model" the model's.
 VARIANTS = {
@@ -68,25 +70,23 @@ VARIANTS = {
     # eega with the optional MPNet-base encoder at its own learning rate:
     # experiments/eega_mpnet.json (tests/test_benchmarks.py checks they
     # agree). Needs the `mpnet` extra and about 2.5 h per seed on a 2-core
-    # CPU, so it runs only when named.
-    "mpnet": {"encoder_lr": 2e-5, "model": {"encoder": "all-mpnet-base-v2"}},
+    # CPU, so it and its students run only when named.
+    "mpnet": MPNET,
     # mpnet distilling the three seeds of mpnet (their mean tag
     # probabilities as soft targets, half the loss):
     # experiments/eega_mpnet_distil.json. Needs those three runs first.
-    "mpnet_distil": {"encoder_lr": 2e-5,
+    "mpnet_distil": {**MPNET,
                      "teachers": ["runs/eega_mpnet/best",
                                   "runs/eega_mpnet_seed43/best",
                                   "runs/eega_mpnet_seed44/best"],
-                     "distill_weight": 0.5,
-                     "model": {"encoder": "all-mpnet-base-v2"}},
+                     "distill_weight": 0.5},
     # mpnet learning from the committed targets of four MiniLM-L6
     # checkpoints (52.13 val paper F1 as one ensemble), so it needs no
     # teacher runs: experiments/eega_mpnet_student.json.
-    "mpnet_student": {"encoder_lr": 2e-5,
+    "mpnet_student": {**MPNET,
                       "teacher_targets":
                           "benchmarks/targets/minilm_four_top4.pt",
-                      "distill_weight": 0.5,
-                      "model": {"encoder": "all-mpnet-base-v2"}},
+                      "distill_weight": 0.5},
 }
 #: What runs when --variants is not given: every MiniLM-L6 variant.
 DEFAULT_VARIANTS = [name for name in VARIANTS
