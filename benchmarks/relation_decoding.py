@@ -20,15 +20,21 @@ and ``p_r``. The rules, each read from the same probabilities:
   tagged both ways, the likelier one (no data pair has two relations);
 * ``at least one per post``: ``argmax``, and a post that gets no quintuple
   gets its likeliest (pair, relation) (every data post has one).
+* ``prior tau``: ``argmax`` after each ``p_r`` is multiplied by
+  ``(pi_max / pi_r) ** tau``, ``pi_r`` the relation's share of the training
+  quintuples (add-one smoothed), for each ``--prior-powers`` value: a
+  post-hoc logit adjustment that lifts the rare relations, which the
+  models otherwise almost never predict.
 
 Then each ``--ensemble`` (labels joined by commas) decodes the mean of its
 members' tag probabilities (:func:`jmere_pyg.training.predict_ensemble`, as
-``jmere-pyg evaluate --checkpoint A B C``). The thresholds are a sweep
-to show the trend, not a setting chosen on val. Writes
+``jmere-pyg evaluate --checkpoint A B C``). The thresholds and prior
+powers are sweeps to show the trend, not settings chosen on val. Writes
 ``benchmarks/results/relation_decoding.md``.
 """
 import argparse
 import statistics
+from collections import Counter
 import sys
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
@@ -89,6 +95,24 @@ def at_least_one_rule(scores: Scores) -> List[Quintuple]:
     return [Quintuple(head, tail, best_relation(scores[(head, tail)])[0])]
 
 
+def relation_boosts(samples, power: float) -> torch.Tensor:
+    """``(pi_max / pi_r) ** power`` for each of :data:`RELATIONS`, ``pi_r``
+    the relation's add-one smoothed count in ``samples``' quintuples:
+    ``[len(RELATIONS)]``, 1 for the commonest relation."""
+    counts = Counter(q.relation for s in samples for q in s.quintuples)
+    counts = torch.tensor([counts[r] + 1.0 for r in RELATIONS])
+    return (counts.max() / counts) ** power
+
+
+def prior_rule(scores: Scores, boosts: torch.Tensor) -> List[Quintuple]:
+    found = []
+    for (head, tail), s in scores.items():
+        p, k = (s[1:] * boosts).max(dim=0)
+        if p > s[0]:
+            found.append(Quintuple(head, tail, RELATIONS[int(k)]))
+    return found
+
+
 def f1_cells(predictions: Sequence[List[Quintuple]],
              golds: Sequence[List[Quintuple]]) -> List[float]:
     metrics = quintuple_metrics(predictions, golds)
@@ -102,6 +126,8 @@ def main():
                         metavar="LABEL,LABEL,...")
     parser.add_argument("--thresholds", type=float, nargs="+",
                         default=[0.5, 0.7, 1.5, 2.0])
+    parser.add_argument("--prior-powers", type=float, nargs="+",
+                        default=[0.25, 0.5])
     parser.add_argument("--data-root", default="data/jmere")
     parser.add_argument("--max-words", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -120,11 +146,16 @@ def main():
                            max_words=args.max_words)
     graphs = list(dataset)
     golds = [dataset.samples[int(g.sample_index)].quintuples for g in graphs]
+    train_samples = JMEREDataset(args.data_root, split="train",
+                                 max_words=args.max_words).samples
     rules = {"argmax": lambda s: threshold_rule(s, 1.0),
              **{f"threshold {t:g}": (lambda s, t=t: threshold_rule(s, t))
                 for t in args.thresholds},
              "one per entity pair": one_per_pair_rule,
-             "at least one per post": at_least_one_rule}
+             "at least one per post": at_least_one_rule,
+             **{f"prior {tau:g}": (lambda s, b=relation_boosts(
+                 train_samples, tau): prior_rule(s, b))
+                for tau in args.prior_powers}}
     cells = {rule: [] for rule in rules}
     lines = ["# Deciding relations on the val split without training", "",
              f"Command: `python {' '.join(sys.argv)}`", "",

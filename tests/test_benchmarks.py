@@ -101,3 +101,30 @@ def test_experiment_file_loads_and_its_targets_exist(experiment):
     config = TrainingConfig.from_file(experiment)
     if config.teacher_targets is not None:
         assert (ROOT / config.teacher_targets).is_file()
+
+
+def test_prior_rule_lifts_a_rare_relation_and_is_argmax_at_power_zero(
+        monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    decoding = importlib.import_module("relation_decoding")
+    from jmere_pyg.data import Entity, Quintuple, Sample
+    from jmere_pyg.labels import RELATIONS
+
+    head, tail = Entity(0, 1, "per"), Entity(2, 3, "per")
+    common, rare = RELATIONS.index("peer"), RELATIONS.index("parent")
+    # 30 training quintuples of `peer`, 2 of `parent`: counts 31 and 3.
+    samples = [Sample(tokens=["a", "b", "c"], quintuples=[
+        Quintuple(head, tail, "peer")] * 30 + [Quintuple(head, tail, "parent")]
+        * 2)]
+    scores = torch.zeros(1 + len(RELATIONS))
+    scores[0], scores[1 + common], scores[1 + rare] = 0.5, 0.3, 0.2
+    pair = {(head, tail): scores}
+
+    assert decoding.relation_boosts(samples, 0.0).eq(1).all()
+    assert (decoding.prior_rule(pair, decoding.relation_boosts(samples, 0.0))
+            == decoding.threshold_rule(pair, 1.0) == [])
+    boosts = decoding.relation_boosts(samples, 1.0)
+    assert boosts[common] == 1 and boosts[rare] == pytest.approx(31 / 3)
+    # 0.2 * 31 / 3 beats both `none` (0.5) and `peer` (0.3).
+    assert decoding.prior_rule(pair, boosts) == [
+        Quintuple(head, tail, "parent")]
