@@ -24,7 +24,7 @@ and ``p_r``. The rules, each read from the same probabilities:
   ``(pi_max / pi_r) ** tau``, ``pi_r`` the relation's share of the training
   quintuples (add-one smoothed), for each ``--prior-powers`` value: a
   post-hoc logit adjustment that lifts the rare relations, which the
-  models otherwise almost never predict.
+  models almost never get right.
 
 Then each ``--ensemble`` (labels joined by commas) decodes the mean of its
 members' tag probabilities (:func:`jmere_pyg.training.predict_ensemble`, as
@@ -34,8 +34,8 @@ powers are sweeps to show the trend, not settings chosen on val. Writes
 """
 import argparse
 import statistics
-from collections import Counter
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -105,12 +105,10 @@ def relation_boosts(samples, power: float) -> torch.Tensor:
 
 
 def prior_rule(scores: Scores, boosts: torch.Tensor) -> List[Quintuple]:
-    found = []
-    for (head, tail), s in scores.items():
-        p, k = (s[1:] * boosts).max(dim=0)
-        if p > s[0]:
-            found.append(Quintuple(head, tail, RELATIONS[int(k)]))
-    return found
+    """``argmax`` of the scores with each relation's ``p_r`` times its
+    boost (``none`` left as it is)."""
+    return threshold_rule({pair: torch.cat([s[:1], s[1:] * boosts])
+                           for pair, s in scores.items()}, 1.0)
 
 
 def f1_cells(predictions: Sequence[List[Quintuple]],
