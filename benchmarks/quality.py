@@ -13,8 +13,8 @@ runs finished so far and names the ones missing. Writes
 (``experiments/eega_mpnet.json``'s settings) and the ``mpnet_distil``
 variant (``eega_mpnet_distil.json``: ``mpnet`` taught by the three seeds of
 ``mpnet``) and the ``mpnet_student`` variant (``eega_mpnet_student.json``:
-``mpnet`` taught by the committed targets of four MiniLM-L6 checkpoints)
-run only when named in ``--variants``: they need the ``mpnet`` extra and
+``mpnet`` taught by the committed targets of four MiniLM-L6 checkpoints,
+and ``mpnet_student_bf16``, the same under bfloat16 autocast) run only when named in ``--variants``: they need the ``mpnet`` extra and
 hours per seed on a CPU.
 """
 import argparse
@@ -87,6 +87,15 @@ VARIANTS = {
                       "teacher_targets":
                           "benchmarks/targets/minilm_four_top4.pt",
                       "distill_weight": 0.5},
+    # mpnet_student with its forward passes under bfloat16 autocast, a
+    # lever for speed: its steps take 0.65x the time on a CPU with
+    # AVX512-BF16 (benchmarks/epoch_speed.py). Val is scored in float32:
+    # experiments/eega_mpnet_student_bf16.json.
+    "mpnet_student_bf16": {**MPNET,
+                           "teacher_targets":
+                               "benchmarks/targets/minilm_four_top4.pt",
+                           "distill_weight": 0.5,
+                           "mixed_precision": "bf16"},
 }
 #: What runs when --variants is not given: every MiniLM-L6 variant.
 DEFAULT_VARIANTS = [name for name in VARIANTS
@@ -150,8 +159,10 @@ def machine(config: TrainingConfig) -> str:
 
 
 def mean_std(values):
+    """The mean and sample standard deviation; ``None`` for the deviation of
+    a single run, which has none (not 0, which would claim no spread)."""
     return (statistics.mean(values),
-            statistics.stdev(values) if len(values) > 1 else 0.0)
+            statistics.stdev(values) if len(values) > 1 else None)
 
 
 def main():
@@ -201,8 +212,9 @@ def main():
              "`benchmarks/quality.py`).", "",
              f"Machine: {machine(config)}; no images exist here, so every "
              f"run is text only.", "",
-             "Mean ± standard deviation over seeds of the val split, the "
-             "checkpoint chosen on val strict F1.", "",
+             "Mean ± standard deviation over seeds of the val split (a "
+             "variant of one seed shows its value alone), the checkpoint "
+             "chosen on val strict F1.", "",
              "| variant | seeds | " + " | ".join(
                  f"{p} P | {p} R | {p} F1" for p in PROTOCOLS) + " |",
              "|---|---|" + "---|" * (3 * len(PROTOCOLS))]
@@ -215,7 +227,8 @@ def main():
                 mean, std = mean_std([m[protocol][key] * 100
                                       for _, m, _, _ in runs])
                 summary[name][f"{protocol}_{key}"] = (mean, std)
-                cells.append(f"{mean:.2f} ± {std:.2f}")
+                cells.append(f"{mean:.2f}" if std is None
+                             else f"{mean:.2f} ± {std:.2f}")
         seeds = ", ".join(str(seed) for seed, *_ in runs)
         lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
     if missing:

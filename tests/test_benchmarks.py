@@ -33,6 +33,7 @@ def relation_decoding(monkeypatch):
     ("mpnet", "eega_mpnet.json"),
     ("mpnet_distil", "eega_mpnet_distil.json"),
     ("mpnet_student", "eega_mpnet_student.json"),
+    ("mpnet_student_bf16", "eega_mpnet_student_bf16.json"),
 ])
 def test_variant_is_its_experiment_file(quality, variant, experiment):
     expected = TrainingConfig.from_file(ROOT / "experiments" / experiment)
@@ -46,8 +47,14 @@ def test_variants_train_without_the_average_unless_they_say_so(quality):
     built = quality.variant_config(
         "eega", str(ROOT / "experiments" / "eega_minilm.json"), seed=7)
     assert built.ema_decay is None and built.seed == 7
-    assert not ({"mpnet", "mpnet_distil", "mpnet_student"}
-                & set(quality.DEFAULT_VARIANTS))
+    assert not ({"mpnet", "mpnet_distil", "mpnet_student",
+                 "mpnet_student_bf16"} & set(quality.DEFAULT_VARIANTS))
+
+
+def test_one_seed_has_no_standard_deviation(quality):
+    assert quality.mean_std([52.5]) == (52.5, None)
+    mean, std = quality.mean_std([50.0, 52.0, 54.0])
+    assert mean == 52.0 and std == pytest.approx(2.0)
 
 
 def test_a_variant_with_its_own_schedule_length_keeps_it(quality, tmp_path,
