@@ -13,9 +13,10 @@ runs finished so far and names the ones missing. Writes
 (``experiments/eega_mpnet.json``'s settings) and the ``mpnet_distil``
 variant (``eega_mpnet_distil.json``: ``mpnet`` taught by the three seeds of
 ``mpnet``) and the ``mpnet_student`` variant (``eega_mpnet_student.json``:
-``mpnet`` taught by the committed targets of four MiniLM-L6 checkpoints,
-and ``mpnet_student_bf16``, the same under bfloat16 autocast) run only when named in ``--variants``: they need the ``mpnet`` extra and
-hours per seed on a CPU.
+``mpnet`` taught by the committed targets of four MiniLM-L6 checkpoints)
+and ``mpnet_student_bf16`` (the same under bfloat16 autocast) run only
+when named in ``--variants``: they need the ``mpnet`` extra and hours per
+seed on a CPU.
 """
 import argparse
 import json
@@ -37,6 +38,12 @@ from jmere_pyg.training import TrainingConfig, train
 BASELINE = {"ema_decay": None}
 #: The MPNet-base variants' shared departures: the encoder and its rate.
 MPNET = {"encoder_lr": 2e-5, "model": {"encoder": "all-mpnet-base-v2"}}
+#: MPNet-base learning from the committed targets of four MiniLM-L6
+#: checkpoints (52.13 val paper F1 as one ensemble), so it needs no teacher
+#: runs.
+MPNET_STUDENT = {**MPNET,
+                 "teacher_targets": "benchmarks/targets/minilm_four_top4.pt",
+                 "distill_weight": 0.5}
 #: Each variant's departures from the experiment file and BASELINE: training
 #: settings, and under "model" the model's.
 VARIANTS = {
@@ -80,22 +87,13 @@ VARIANTS = {
                                   "runs/eega_mpnet_seed43/best",
                                   "runs/eega_mpnet_seed44/best"],
                      "distill_weight": 0.5},
-    # mpnet learning from the committed targets of four MiniLM-L6
-    # checkpoints (52.13 val paper F1 as one ensemble), so it needs no
-    # teacher runs: experiments/eega_mpnet_student.json.
-    "mpnet_student": {**MPNET,
-                      "teacher_targets":
-                          "benchmarks/targets/minilm_four_top4.pt",
-                      "distill_weight": 0.5},
+    # experiments/eega_mpnet_student.json.
+    "mpnet_student": MPNET_STUDENT,
     # mpnet_student with its forward passes under bfloat16 autocast, a
-    # lever for speed: its steps take 0.65x the time on a CPU with
+    # lever for speed: its steps take 0.6x float32's time on a CPU with
     # AVX512-BF16 (benchmarks/epoch_speed.py). Val is scored in float32:
     # experiments/eega_mpnet_student_bf16.json.
-    "mpnet_student_bf16": {**MPNET,
-                           "teacher_targets":
-                               "benchmarks/targets/minilm_four_top4.pt",
-                           "distill_weight": 0.5,
-                           "mixed_precision": "bf16"},
+    "mpnet_student_bf16": {**MPNET_STUDENT, "mixed_precision": "bf16"},
 }
 #: What runs when --variants is not given: every MiniLM-L6 variant.
 DEFAULT_VARIANTS = [name for name in VARIANTS
