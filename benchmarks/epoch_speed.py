@@ -19,6 +19,7 @@ pass under bfloat16 autocast, as ``TrainingConfig.mixed_precision`` does; on
 a CPU with AVX512-BF16 its matrix products run in bfloat16 too.
 """
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -32,8 +33,8 @@ from jmere_pyg import EEGA
 from jmere_pyg.training import TrainingConfig, predict_graphs
 from jmere_pyg.training.config import MIXED_PRECISION
 from jmere_pyg.training.sampling import LengthBucketBatchSampler, padding_ratio
-from jmere_pyg.training.trainer import (autocast, build_optimizer,
-                                        load_splits, seed_everything)
+from jmere_pyg.training.trainer import (build_optimizer, load_splits,
+                                        seed_everything, train_step)
 
 
 def epoch_batches(kind, lengths, config, epoch=1):
@@ -52,7 +53,14 @@ def epoch_batches(kind, lengths, config, epoch=1):
 
 
 def time_steps(config, train_set, graphs, batches):
-    """Seconds of each training step over ``batches``, a fresh model."""
+    """Seconds of each training step over ``batches``, a fresh model.
+
+    Each step is the trainer's :func:`train_step`. A student config is
+    timed without its distillation term: the teachers' soft targets need
+    not be on this machine, and the term costs one cross-entropy over the
+    logits the step computes anyway.
+    """
+    config = dataclasses.replace(config, teachers=None, teacher_targets=None)
     seed_everything(config.seed)
     model = EEGA.from_builder(train_set.builder, config.model)
     model.encoder.subword_lengths([g.tokens for g in graphs])  # the cache
@@ -63,12 +71,7 @@ def time_steps(config, train_set, graphs, batches):
         batch = next(iter(DataLoader([graphs[i] for i in batch_indices],
                                      batch_size=len(batch_indices))))
         started = time.perf_counter()
-        with autocast(config.mixed_precision, model.device):
-            loss = model(batch).main_loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        train_step(model, model, batch, optimizer, config)
         seconds.append(time.perf_counter() - started)
     return model, seconds
 

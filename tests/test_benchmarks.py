@@ -3,7 +3,8 @@ docs/results.md reports them as: a drift between the two would put a
 figure under the wrong settings. Every experiment file loads and names
 files that exist, and the committed teacher-targets files fit the training
 posts they were written for. The relation-decoding benchmark's prior rule
-is checked against boosts computed by hand."""
+is checked against boosts computed by hand, and the epoch-speed benchmark
+times the trainer's own step."""
 import importlib
 from pathlib import Path
 
@@ -141,3 +142,35 @@ def test_prior_rule_lifts_a_rare_relation_and_is_argmax_at_power_zero(
     # 0.2 * 31 / 3 beats both `none` (0.5) and `peer` (0.3).
     assert relation_decoding.prior_rule(pair, boosts) == [
         Quintuple(head, tail, "parent")]
+
+
+def test_epoch_speed_times_the_trainers_step_without_teacher_targets(
+        monkeypatch, tmp_path, tiny_encoder_path):
+    from jmere_pyg import EEGA
+    from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
+    from jmere_pyg.training.trainer import load_splits, seed_everything
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    epoch_speed = importlib.import_module("epoch_speed")
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    sample = Sample(["Curry", "joins", "the", "Warriors"], "0.jpg",
+                    [Quintuple(Entity(0, 1, "per"), Entity(3, 4, "org"),
+                               "member_of")])
+    write_jsonl([sample] * 4, raw / "train.jsonl")
+    write_jsonl([sample], raw / "val.jsonl")
+    # A student whose targets are not on this machine is still timed.
+    config = TrainingConfig.from_dict({
+        "data_root": str(tmp_path / "data"), "device": "cpu", "seed": 7,
+        "teacher_targets": str(tmp_path / "absent.pt"),
+        "model": {"encoder": tiny_encoder_path, "heads": 2, "edge_dim": 8,
+                  "channel_dim": 8}})
+    train_set, _ = load_splits(config)
+    model, seconds = epoch_speed.time_steps(config, train_set, list(train_set),
+                                            [[0, 1], [2, 3]])
+    assert len(seconds) == 2 and min(seconds) > 0
+    assert config.teacher_targets is not None  # the caller's is untouched
+    seed_everything(config.seed)
+    fresh = EEGA.from_builder(train_set.builder, config.model)
+    assert any(not torch.equal(a, b) for a, b in zip(
+        model.parameters(), fresh.parameters()))
