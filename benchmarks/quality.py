@@ -58,6 +58,12 @@ VARIANTS = {
     # eega scored, selected and saved as an exponential moving average of
     # its weights over about 500 steps: the main job's configuration since.
     "ema": {"ema_decay": 0.998},
+    # The ablations again on the main job's configuration, weight average
+    # included.
+    "ema_no_edge_types": {"ema_decay": 0.998,
+                          "model": {"use_edge_types": False}},
+    "ema_no_multi_channel": {"ema_decay": 0.998,
+                             "model": {"use_multi_channel": False}},
     # Levers on top of ema, the main job. A warm-up over the first 10 % of
     # the steps, then a linear decay to 0, in place of halving on a val
     # plateau; it fixes its own length (20 epochs: the plateau runs stopped
