@@ -169,6 +169,28 @@ def mean_std(values):
             statistics.stdev(values) if len(values) > 1 else None)
 
 
+def results_json(rows, summary) -> dict:
+    """The ``--json`` record of each variant: its seeds, every run's best
+    epoch, time and val precision, recall and F1 per protocol (in percent;
+    the run folders are not committed, so these are what a later report can
+    be rebuilt from), and the mean and standard deviation of each figure.
+
+    Args:
+        rows: variant -> [(seed, metrics, run folder, timing)], as
+            ``run_variant`` returns them.
+        summary: variant -> {"<protocol>_<precision|recall|f1>": (mean,
+            std)}.
+    """
+    return {name: {
+        "seeds": [seed for seed, *_ in rows[name]],
+        "runs": [{"seed": seed, "best_epoch": m["best_epoch"], **t,
+                  **{f"{p}_{key}": 100 * m[p][key] for p in PROTOCOLS
+                     for key in ("precision", "recall", "f1")}}
+                 for seed, m, _, t in rows[name]],
+        **{k: {"mean": m, "std": s} for k, (m, s) in v.items()}}
+        for name, v in summary.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="experiments/eega_minilm.json")
@@ -277,13 +299,8 @@ def main():
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if args.json:
-        Path(args.json).write_text(json.dumps({name: {
-            "seeds": [seed for seed, *_ in rows[name]],
-            "runs": [{"seed": seed, "best_epoch": m["best_epoch"], **t,
-                      **{f"{p}_f1": 100 * m[p]["f1"] for p in PROTOCOLS}}
-                     for seed, m, _, t in rows[name]],
-            **{k: {"mean": m, "std": s} for k, (m, s) in v.items()}}
-            for name, v in summary.items()}, indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps(results_json(rows, summary), indent=2) + "\n")
 
 
 if __name__ == "__main__":

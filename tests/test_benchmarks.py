@@ -174,3 +174,20 @@ def test_epoch_speed_times_the_trainers_step_without_teacher_targets(
     fresh = EEGA.from_builder(train_set.builder, config.model)
     assert any(not torch.equal(a, b) for a, b in zip(
         model.parameters(), fresh.parameters()))
+
+
+def test_the_results_json_keeps_every_runs_precision_and_recall(quality):
+    # The run folders are not committed: a report rebuilt later has only
+    # the JSON, and its P and R columns need each run's figures, not the mean.
+    scores = {p: {"precision": 0.5, "recall": 0.25, "f1": 1 / 3}
+              for p in quality.PROTOCOLS}
+    rows = {"ema": [(42, {"best_epoch": 7, **scores}, Path("runs/x"),
+                     {"epochs": 12, "seconds": 900})]}
+    record = quality.results_json(rows, {"ema": {"strict_f1": (33.3, None)}})
+    run = record["ema"]["runs"][0]
+    assert record["ema"]["seeds"] == [42]
+    assert (run["seed"], run["best_epoch"], run["epochs"]) == (42, 7, 12)
+    for p in quality.PROTOCOLS:
+        assert run[f"{p}_precision"] == 50.0 and run[f"{p}_recall"] == 25.0
+        assert run[f"{p}_f1"] == pytest.approx(100 / 3)
+    assert record["ema"]["strict_f1"] == {"mean": 33.3, "std": None}
