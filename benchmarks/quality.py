@@ -105,6 +105,8 @@ VARIANTS = {
 DEFAULT_VARIANTS = [name for name in VARIANTS
                     if not name.startswith("mpnet")]
 PROTOCOLS = ("strict", "paper", "mner")
+#: The figures reported for each protocol.
+FIGURES = ("precision", "recall", "f1")
 
 
 def variant_config(name: str, config_path: str, **settings) -> TrainingConfig:
@@ -185,7 +187,7 @@ def results_json(rows, summary) -> dict:
         "seeds": [seed for seed, *_ in rows[name]],
         "runs": [{"seed": seed, "best_epoch": m["best_epoch"], **t,
                   **{f"{p}_{key}": 100 * m[p][key] for p in PROTOCOLS
-                     for key in ("precision", "recall", "f1")}}
+                     for key in FIGURES}}
                  for seed, m, _, t in rows[name]],
         **{k: {"mean": m, "std": s} for k, (m, s) in v.items()}}
         for name, v in summary.items()}
@@ -249,7 +251,7 @@ def main():
     for name, runs in rows.items():
         cells, summary[name] = [], {}
         for protocol in PROTOCOLS:
-            for key in ("precision", "recall", "f1"):
+            for key in FIGURES:
                 mean, std = mean_std([m[protocol][key] * 100
                                       for _, m, _, _ in runs])
                 summary[name][f"{protocol}_{key}"] = (mean, std)
