@@ -36,6 +36,9 @@ from jmere_pyg.training import TrainingConfig, train
 #: whatever the experiment file says, so that the variants measured before
 #: the main job took it up stay what they were.
 BASELINE = {"ema_decay": None}
+#: The main job's weight average (experiments/eega_minilm.json), shared by
+#: ema and every variant built on it.
+EMA = {"ema_decay": 0.998}
 #: The MPNet-base variants' shared departures: the encoder and its rate.
 MPNET = {"encoder_lr": 2e-5, "model": {"encoder": "all-mpnet-base-v2"}}
 #: MPNet-base learning from the committed targets of four MiniLM-L6
@@ -57,29 +60,28 @@ VARIANTS = {
     "bilinear": {"model": {"pair_bilinear_dim": 128}},
     # eega scored, selected and saved as an exponential moving average of
     # its weights over about 500 steps: the main job's configuration since.
-    "ema": {"ema_decay": 0.998},
+    "ema": EMA,
     # The ablations again on the main job's configuration, weight average
     # included.
-    "ema_no_edge_types": {"ema_decay": 0.998,
-                          "model": {"use_edge_types": False}},
-    "ema_no_multi_channel": {"ema_decay": 0.998,
+    "ema_no_edge_types": {**EMA, "model": {"use_edge_types": False}},
+    "ema_no_multi_channel": {**EMA,
                              "model": {"use_multi_channel": False}},
     # Levers on top of ema, the main job. A warm-up over the first 10 % of
     # the steps, then a linear decay to 0, in place of halving on a val
     # plateau; it fixes its own length (20 epochs: the plateau runs stopped
     # after 10-19), since a schedule that decays to 0 at --epochs 30 would
     # still be at half its rate where early stopping ends most runs.
-    "ema_linear": {"ema_decay": 0.998, "lr_schedule": "linear_warmup",
+    "ema_linear": {**EMA, "lr_schedule": "linear_warmup",
                    "epochs": 20},
     # Twice and half the encoder's learning rate (the experiment file's is
     # 5e-5).
-    "ema_encoder_lr": {"ema_decay": 0.998, "encoder_lr": 1e-4},
-    "ema_encoder_lr_half": {"ema_decay": 0.998, "encoder_lr": 2.5e-5},
+    "ema_encoder_lr": {**EMA, "encoder_lr": 1e-4},
+    "ema_encoder_lr_half": {**EMA, "encoder_lr": 2.5e-5},
     # Against overfitting (the main job's training loss falls from 0.13 to
     # 0.004 while val peaks near epoch 10): three times the dropout of the
     # new layers, and half the batch, twice the steps per epoch.
-    "ema_dropout": {"ema_decay": 0.998, "model": {"dropout": 0.3}},
-    "ema_batch8": {"ema_decay": 0.998, "batch_size": 8},
+    "ema_dropout": {**EMA, "model": {"dropout": 0.3}},
+    "ema_batch8": {**EMA, "batch_size": 8},
     # eega with the optional MPNet-base encoder at its own learning rate:
     # experiments/eega_mpnet.json (tests/test_benchmarks.py checks they
     # agree). Needs the `mpnet` extra and about 2.5 h per seed on a 2-core
