@@ -60,8 +60,7 @@ def main():
                       scene(args.objects, rng))
                for i, s in enumerate(dataset.samples[:args.batch_size
                                                      * args.steps])]
-    builder = GraphBuilder().fit(samples, scene_graphs={
-        s.image_id: s.scene_graph for s in samples})
+    builder = GraphBuilder().fit(samples)
     graphs = builder.build_many(samples, progress=False)
     batches = [Batch.from_data_list(graphs[i:i + args.batch_size])
                for i in range(0, len(graphs), args.batch_size)]

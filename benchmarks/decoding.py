@@ -15,7 +15,7 @@ from pathlib import Path
 from jmere_pyg import EEGA, JMEREDataset
 from jmere_pyg.metrics import quintuple_metrics
 from jmere_pyg.tagging import ENTITY_DECODINGS, decode_grid
-from jmere_pyg.training import predict_grids
+from jmere_pyg.inference import Predictor
 
 PROTOCOLS = ("strict", "paper", "mner")
 
@@ -42,7 +42,8 @@ def main():
     gains = {p: [] for p in PROTOCOLS}
     for checkpoint in args.checkpoints:
         model = EEGA.from_pretrained(checkpoint)
-        grids = predict_grids(model, graphs, args.batch_size)
+        grids = list(Predictor(model, batch_size=args.batch_size).grids(
+            dataset.samples_of(graphs), built=(dataset.builder, graphs)))
         gold = [dataset.samples[int(g.sample_index)].quintuples
                 for g in graphs]
         scores = {}

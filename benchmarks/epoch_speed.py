@@ -30,7 +30,8 @@ from torch.utils.data import DistributedSampler
 from torch_geometric.loader import DataLoader
 
 from jmere_pyg import EEGA
-from jmere_pyg.training import TrainingConfig, predict_graphs
+from jmere_pyg.inference import Predictor
+from jmere_pyg.training import TrainingConfig
 from jmere_pyg.training.config import MIXED_PRECISION
 from jmere_pyg.training.sampling import LengthBucketBatchSampler, padding_ratio
 from jmere_pyg.training.trainer import (build_optimizer, load_splits,
@@ -138,7 +139,9 @@ def main():
         print(kind, json.dumps(result["kinds"][kind]), flush=True)
     if args.eval and model is not None:
         started = time.perf_counter()
-        predict_graphs(model, val_graphs, batch_size=eval_size)
+        Predictor(model, batch_size=eval_size).extract(
+            val_set.samples_of(val_graphs),
+            built=(val_set.builder, val_graphs))
         result["val_pass_s"] = round(time.perf_counter() - started, 1)
     result["load_after"] = os.getloadavg()[0]
     print(json.dumps(result, indent=2))

@@ -26,7 +26,7 @@ from jmere_pyg.error_analysis import (MISSED_PAIR_KINDS, ErrorAnalysis,
 from jmere_pyg.labels import RELATIONS
 from jmere_pyg.metrics import quintuple_metrics
 from jmere_pyg.tagging import decode_grid, segment_entities
-from jmere_pyg.training import predict_grids
+from jmere_pyg.inference import Predictor
 
 
 def analyse_checkpoint(checkpoint, dataset: JMEREDataset,
@@ -36,9 +36,10 @@ def analyse_checkpoint(checkpoint, dataset: JMEREDataset,
     entity counts (:func:`entity_counts`)."""
     model = EEGA.from_pretrained(checkpoint)
     graphs = list(dataset)
-    # The batches of predict_graphs, so that the logits, and the metrics,
-    # are those of training's evaluation.
-    grids = predict_grids(model, graphs, batch_size)
+    # The Predictor's batches and graphs, so that the logits, and the
+    # metrics, are those of training's evaluation.
+    grids = list(Predictor(model, batch_size=batch_size).grids(
+        dataset.samples_of(graphs), built=(dataset.builder, graphs)))
     indices = [int(g.sample_index) for g in graphs]
     predictions = [decode_grid(g, entity_decoding=model.config.entity_decoding)
                    for g in grids]

@@ -49,6 +49,7 @@ from jmere_pyg.data import read_samples  # noqa: E402
 from jmere_pyg.graphs import GraphBuilder, TextParser  # noqa: E402
 from jmere_pyg.labels import NUM_TAGS  # noqa: E402
 from jmere_pyg.nn import WordEncoder  # noqa: E402
+from jmere_pyg.tagging import decode_grid  # noqa: E402
 from jmere_pyg.training import TrainingConfig  # noqa: E402
 from jmere_pyg.training.trainer import (build_optimizer,  # noqa: E402
                                         train_step)
@@ -77,8 +78,7 @@ def prepare(args) -> None:
     if len(samples) < count:
         raise ValueError(f"{args.mnre_file} holds {len(samples)} samples, "
                          f"{count} asked for")
-    builder = GraphBuilder().fit(samples, scene_graphs={
-        s.image_id: s.scene_graph for s in samples})
+    builder = GraphBuilder().fit(samples)
     started = time.perf_counter()
     graphs = builder.build_many(samples, progress=False)  # parses cached
     built = time.perf_counter()
@@ -185,7 +185,8 @@ def time_prediction(model: EEGA, batches: List[Batch], args,
             logits = model(on_device).logits
             synchronize(device)
             modelled = time.perf_counter()
-            model.decode(on_device, logits)
+            for grid in model.sample_grids(on_device, logits):
+                decode_grid(grid, entity_decoding=model.config.entity_decoding)
             synchronize(device)
             decoded = time.perf_counter()
             if position >= min(args.warmup, len(batches)):

@@ -77,7 +77,7 @@ def child(args) -> None:
     """One measurement, in its own process: predict on ``--words`` words."""
     import torch
 
-    from jmere_pyg.training.inference import predict_to_jsonl
+    from jmere_pyg.inference import predict_to_jsonl
 
     torch.set_num_threads(args.threads)
     text = long_text(args.words)

@@ -16,7 +16,7 @@ import torch
 from torch_geometric.loader import DataLoader
 
 from jmere_pyg import EEGA, EEGAConfig, JMEREDataset
-from jmere_pyg.training.evaluation import evaluate
+from jmere_pyg.inference import Predictor, evaluate
 from jmere_pyg.training.trainer import build_optimizer, seed_everything
 from jmere_pyg.training import TrainingConfig
 
@@ -52,7 +52,8 @@ def main():
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
-        f1 = evaluate(model, graphs, dataset.samples)["strict"]["f1"]
+        f1 = evaluate(Predictor(model), dataset.samples_of(graphs),
+                      built=(dataset.builder, graphs))["strict"]["f1"]
         seconds = time.time() - started
         curve.append({"epoch": epoch, "loss": loss.item(), "train_f1": f1,
                       "seconds": round(seconds, 1)})

@@ -27,7 +27,7 @@ and ``p_r``. The rules, each read from the same probabilities:
   models almost never get right.
 
 Then each ``--ensemble`` (labels joined by commas) decodes the mean of its
-members' tag probabilities (:func:`jmere_pyg.training.predict_ensemble`, as
+members' tag probabilities (:class:`jmere_pyg.inference.Predictor`, as
 ``jmere-pyg evaluate --checkpoint A B C``). The thresholds and prior
 powers are sweeps to show the trend, not settings chosen on val. Writes
 ``benchmarks/results/relation_decoding.md``.
@@ -46,7 +46,7 @@ from jmere_pyg.data import Entity, Quintuple
 from jmere_pyg.labels import RELATIONS
 from jmere_pyg.metrics import quintuple_metrics
 from jmere_pyg.tagging import pair_relation_probabilities, segment_entities
-from jmere_pyg.training import predict_ensemble, predict_grids
+from jmere_pyg.inference import Predictor
 
 PROTOCOLS = ("strict", "paper", "mner")
 Scores = Dict[Tuple[Entity, Entity], torch.Tensor]
@@ -143,7 +143,8 @@ def main():
     dataset = JMEREDataset(args.data_root, split="val",
                            max_words=args.max_words)
     graphs = list(dataset)
-    golds = [dataset.samples[int(g.sample_index)].quintuples for g in graphs]
+    samples, built = dataset.samples_of(graphs), (dataset.builder, graphs)
+    golds = [sample.quintuples for sample in samples]
     train_samples = JMEREDataset(args.data_root, split="train",
                                  max_words=args.max_words).samples
     rules = {"argmax": lambda s: threshold_rule(s, 1.0),
@@ -168,9 +169,10 @@ def main():
             sys.exit(f"{path}: entity_decoding is "
                      f"{model.config.entity_decoding!r}; the rules here "
                      f"read entities by segmentation")
-        # The batches of predict_graphs, so that ``argmax`` reproduces the
+        # The Predictor's batches, so that ``argmax`` reproduces the
         # metrics of training's evaluation.
-        grids = predict_grids(model, graphs, args.batch_size)
+        grids = list(Predictor(model, batch_size=args.batch_size).grids(
+            samples, built=built))
         scores = [pair_scores(g) for g in grids]
         for rule, decide in rules.items():
             cells[rule].append(f1_cells([decide(s) for s in scores], golds))
@@ -193,16 +195,16 @@ def main():
 
     if args.ensemble:
         lines += ["", "Ensembles: the mean of the members' tag probabilities, "
-                  "decoded (`predict_ensemble`); the members' mean F1 beside "
+                  "decoded (`Predictor`); the members' mean F1 beside "
                   "it.", "", "| ensemble | " + " | ".join(
                       f"{p} F1 | members' mean" for p in PROTOCOLS) + " |",
                   "|---|" + "---|" * (2 * len(PROTOCOLS))]
     labels = list(checkpoints)
     for group in args.ensemble:
         members = group.split(",")
-        predictions = predict_ensemble(
+        predictions = Predictor(
             [EEGA.from_pretrained(checkpoints[m]) for m in members],
-            [graphs] * len(members), args.batch_size)
+            batch_size=args.batch_size).extract(samples, built=built)
         ensemble = f1_cells(predictions, golds)
         single = [statistics.mean(cells["argmax"][labels.index(m)][k]
                                   for m in members)

@@ -1,6 +1,6 @@
 """End-to-end ``jmere-pyg predict`` speed with raw images against text only.
 
-Both runs call :func:`jmere_pyg.training.inference.predict_to_jsonl` on the
+Both runs call :func:`jmere_pyg.inference.predict_to_jsonl` on the
 same posts (the first ``--posts`` of MNRE val, or made-up ones without the
 shared data) with the same checkpoint: a randomly initialised EEGA (the
 offline MiniLM encoder unless ``--encoder``) whose graph builder was fitted
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jmere_pyg import EEGA, EEGAConfig, GraphBuilder  # noqa: E402
 from jmere_pyg.data import Sample, read_samples, write_jsonl  # noqa: E402
-from jmere_pyg.training.inference import predict_to_jsonl  # noqa: E402
+from jmere_pyg.inference import predict_to_jsonl  # noqa: E402
 from jmere_pyg.vision import ExtractorConfig, SceneGraphExtractor  # noqa: E402
 
 MNRE_VAL = (Path(__file__).resolve().parents[2] / "shared" / "data" / "mnre"

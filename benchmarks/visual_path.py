@@ -21,7 +21,7 @@ from torch_geometric.loader import DataLoader
 
 from jmere_pyg import (EEGA, EEGAConfig, Entity, GraphBuilder, Quintuple,
                        Sample, SceneGraph, SceneObject, SceneRelation)
-from jmere_pyg.training.evaluation import evaluate
+from jmere_pyg.inference import Predictor, evaluate
 from jmere_pyg.training.trainer import build_optimizer, seed_everything
 from jmere_pyg.training import TrainingConfig
 
@@ -62,8 +62,6 @@ def run(overrides: dict, train, test, builder, epochs: int, seed: int):
     optimizer = build_optimizer(model, TrainingConfig(lr=1e-3,
                                                       encoder_lr=5e-5))
     train_graphs = builder.build_many(train, progress=False)
-    test_graphs = [builder.build(s, sample_index=i)
-                   for i, s in enumerate(test)]
     loader = DataLoader(train_graphs, batch_size=8, shuffle=True)
     for _ in range(epochs):
         model.train()
@@ -72,7 +70,7 @@ def run(overrides: dict, train, test, builder, epochs: int, seed: int):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    return evaluate(model, test_graphs, test)
+    return evaluate(Predictor(model), test)
 
 
 def main():
@@ -88,8 +86,7 @@ def main():
 
     rng = random.Random(args.seed)
     train, test = make_samples(args.train, rng), make_samples(args.test, rng)
-    builder = GraphBuilder().fit(train, scene_graphs={
-        s.image_id: s.scene_graph for s in train})
+    builder = GraphBuilder().fit(train)
     rows = []
     for name in args.variants:
         started = time.time()

@@ -8,9 +8,9 @@ post's image can be given as a JSON file in jmere_pyg's scene-graph format.
 """
 import argparse
 
-from jmere_pyg import EEGA, Sample
+from jmere_pyg import Predictor, Sample
+from jmere_pyg.data import attach_scene_graphs, read_scene_graphs
 from jmere_pyg.data.tokenize import default_tokenizer
-from jmere_pyg.data import read_scene_graphs
 from jmere_pyg.training.reporting import format_quintuple
 
 
@@ -23,14 +23,14 @@ def main():
     parser.add_argument("--image-id")
     args = parser.parse_args()
 
-    model = EEGA.from_pretrained(args.checkpoint)
-    scene_graph = None
-    if args.scene_graphs:
-        scene_graph = read_scene_graphs(args.scene_graphs).get(args.image_id)
+    predictor = Predictor.from_pretrained(args.checkpoint)
     tokenize = default_tokenizer()
-    posts = [Sample(tokens=tokenize(text), image_id=args.image_id,
-                    scene_graph=scene_graph) for text in args.text]
-    for post, found in zip(posts, model.extract_with_confidence(posts)):
+    posts = [Sample(tokens=tokenize(text), image_id=args.image_id)
+             for text in args.text]
+    if args.scene_graphs:
+        posts = attach_scene_graphs(posts,
+                                    read_scene_graphs(args.scene_graphs))
+    for post, found in zip(posts, predictor.predict(posts)):
         print(" ".join(post.tokens))
         for q, confidence in found:
             print(f"  {format_quintuple(q, post.tokens)}  "

@@ -8,7 +8,7 @@ keeps the best-on-val checkpoint, prints val P/R/F1 and a few extractions.
 """
 import argparse
 
-from jmere_pyg import EEGA, JMEREDataset, Sample
+from jmere_pyg import JMEREDataset, Predictor
 from jmere_pyg.training import TrainingConfig, train
 from jmere_pyg.training.reporting import format_quintuple
 
@@ -31,10 +31,9 @@ def main():
         print(f"val {protocol:6s} P {figures['precision']:.4f} "
               f"R {figures['recall']:.4f} F1 {figures['f1']:.4f}")
 
-    model = EEGA.from_pretrained(result.run_dir / "best")
-    val = JMEREDataset(args.data_root, split="val")
-    posts = [Sample(tokens=s.tokens) for s in val.samples[:3]]
-    for post, quintuples in zip(posts, model.extract(posts)):
+    predictor = Predictor.from_pretrained(str(result.run_dir / "best"))
+    posts = JMEREDataset(args.data_root, split="val").samples_of()[:3]
+    for post, quintuples in zip(posts, predictor.extract(posts)):
         print(" ".join(post.tokens))
         for q in quintuples:
             print(f"  {format_quintuple(q, post.tokens)}")

@@ -9,6 +9,7 @@ from .data import (Entity, Quintuple, Sample, SceneGraph, SceneObject,
                    read_scene_graphs, write_jsonl)
 from .datasets import JMEREDataset
 from .graphs import GraphBuilder
+from .inference import Predictor
 from .labels import ENTITY_TYPES, RELATIONS, SYMMETRIC_RELATIONS, TAGS
 from .metrics import QuintupleMetrics
 from .models import EEGA, EEGAConfig
@@ -19,7 +20,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "EEGA", "EEGAConfig", "ENTITY_TYPES", "Entity", "GraphBuilder",
-    "JMEREDataset", "Quintuple", "QuintupleMetrics", "RELATIONS", "SYMMETRIC_RELATIONS",
+    "JMEREDataset", "Predictor", "Quintuple", "QuintupleMetrics", "RELATIONS",
+    "SYMMETRIC_RELATIONS",
     "Sample", "SceneGraph", "SceneObject", "SceneRelation", "TAGS",
     "dataset_statistics", "decode_grid", "encode_grid", "read_samples",
     "read_scene_graphs",

@@ -11,8 +11,8 @@ from typing import List, Optional
 
 from .data.errors import DataNotice
 from .data.readers import FORMATS
-from .models.eega import WINDOW_WORDS
-from .training.config import DEFAULT_MAX_WORDS
+from .data.readers import DEFAULT_MAX_WORDS
+from .inference.predictor import WINDOW_WORDS
 from .vision import DetectorLoadError
 
 #: Errors that mean bad input or setup, the user's to fix: printed as one
@@ -262,14 +262,14 @@ def run_train(args) -> int:
                       "val": summary_figures(result.val_metrics)}, indent=2))
     print_examples(result.run_dir, config, limit=args.show)
     if args.plot:
-        from .training.plots import plot_run
+        from .plots import plot_run
         for path in plot_run(result.run_dir):
             print(f"wrote {path}")
     return 0
 
 
 def run_teach(args) -> int:
-    from .training.output_files import check_output
+    from .output_files import check_output
     from .training.trainer import write_teacher_targets
 
     config = experiment_config(args).replace(**given_flags(args, (
@@ -284,7 +284,7 @@ def run_teach(args) -> int:
 
 
 def run_evaluate(args) -> int:
-    from .training.inference import evaluate_file
+    from .inference import evaluate_file
 
     metrics = evaluate_file(args.checkpoint, args.data, data_format=args.format,
                             scene_graphs=args.scene_graphs,
@@ -296,9 +296,23 @@ def run_evaluate(args) -> int:
 
 
 def run_predict(args) -> int:
-    from .training.inference import predict_to_jsonl
+    from .inference import predict_to_jsonl
     from .training.trainer import pick_device
 
+    if args.image is not None and args.text is None:
+        raise ValueError("--image goes with --text; give a folder with "
+                         "--images for the posts of --input")
+    if args.image is not None and args.image_id is not None:
+        raise ValueError("give --image or --image-id, not both")
+    if args.images is not None and args.input is None:
+        raise ValueError("--images goes with --input; give one file with "
+                         "--image for --text")
+    if args.scene_graphs is not None and (args.image is not None
+                                          or args.images is not None):
+        raise ValueError("--scene-graphs and --image/--images both give "
+                         "scene graphs: pick one")
+    if args.text is not None and not args.text.strip():
+        raise ValueError("--text is empty: nothing to extract from")
     lines = predict_to_jsonl(args.checkpoint, text=args.text, path=args.input,
                              data_format=args.format, image_id=args.image_id,
                              scene_graphs=args.scene_graphs,
@@ -318,7 +332,7 @@ def run_predict(args) -> int:
 
 def run_scene_graphs(args) -> int:
     from .data.scene_graph import image_key, write_scene_graphs
-    from .datasets.images import list_images
+    from .vision.folders import list_images
     from .training.trainer import pick_device
     from .vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
                          write_extractor_file)

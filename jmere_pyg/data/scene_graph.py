@@ -29,11 +29,15 @@ Scene-Graph-Benchmark generator (Tang et al. 2020) that the paper uses.
 """
 import json
 import os
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from dataclasses import dataclass, field, replace
+from typing import (TYPE_CHECKING, Any, Dict, List, Mapping, Optional,
+                    Sequence, Tuple, Union)
 
 from .errors import (SceneGraphFormatError, box_problem, finite_number,
                      is_int, load_json, score_problem)
+
+if TYPE_CHECKING:
+    from .sample import Sample
 
 PathLike = Union[str, os.PathLike]
 
@@ -230,6 +234,28 @@ def lookup_scene_graph(scene_graphs: Mapping[str, SceneGraph],
     if image_id is None:
         return None
     return scene_graphs.get(image_key(image_id))
+
+
+def attach_scene_graphs(samples: Sequence["Sample"],
+                        scene_graphs: Optional[Mapping[str, SceneGraph]]
+                        ) -> List["Sample"]:
+    """The samples, each carrying the scene graph of its image: the one in
+    ``scene_graphs`` (keyed by image file base name,
+    :func:`lookup_scene_graph`), else the sample's own ``scene_graph``.
+
+    This is the one place where scene graphs meet posts: everything
+    downstream (the graph builder, the predictor) reads
+    ``sample.scene_graph`` only. The given samples are not changed; a
+    sample whose graph is unchanged is returned as it is.
+    """
+    if not scene_graphs:
+        return list(samples)
+    joined = []
+    for sample in samples:
+        graph = lookup_scene_graph(scene_graphs, sample.image_id)
+        joined.append(sample if graph is None or graph is sample.scene_graph
+                      else replace(sample, scene_graph=graph))
+    return joined
 
 
 def add_graph(graphs: Dict[str, SceneGraph], key: str, graph: SceneGraph,

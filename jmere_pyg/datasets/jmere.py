@@ -24,27 +24,25 @@ graph builder is fitted on train only and shared by all splits.
 import json
 import os
 import shutil
-import sys
 import warnings
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
 from torch_geometric.data import HeteroData, InMemoryDataset
 
 from ..data.errors import ReadReport
 from ..data.readers import read_samples, write_jsonl
 from ..data.sample import Sample
-from ..data.scene_graph import read_scene_graphs, write_scene_graphs
+from ..data.scene_graph import (SceneGraph, attach_scene_graphs,
+                                read_scene_graphs)
 from ..data.tensor_files import load_plain
 from ..graphs.builder import FILE_NAME as BUILDER_FILE
 from ..graphs.builder import GraphBuilder
 from ..vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
-                      check_same_extractor, read_extractor_file,
-                      write_extractor_file)
-from .images import image_paths, object_feature_dim
+                      read_extractor_file)
+from ..vision.folders import cache_scene_graphs, object_feature_dim
 
 PathLike = Union[str, os.PathLike]
 
@@ -155,10 +153,19 @@ class JMEREDataset(InMemoryDataset):
         self.progress = progress
         self.image_failures: Dict[str, str] = {}
         if images is not None:
-            extracted = self._cache_scene_graphs(
-                Path(root) / "raw", images, extractor, force_reload, log)
-            # New scene graphs: the processed graphs are out of date.
-            force_reload = force_reload or extracted
+            raw_dir = Path(root) / "raw"
+            image_ids = [sample.image_id
+                         for path in find_raw_files(raw_dir).values()
+                         for sample in read_samples(
+                             path, on_error=on_error,
+                             max_words=max_words)[0]]
+            result = cache_scene_graphs(
+                raw_dir / SCENE_GRAPH_FILE, images, image_ids, extractor,
+                force=force_reload, progress=progress, log=log)
+            if result is not None:
+                self.image_failures = dict(result.failed)
+                # New scene graphs: the processed graphs are out of date.
+                force_reload = True
         self.extractor_config: Optional[ExtractorConfig] = None
         extractor_file = Path(root) / "raw" / EXTRACTOR_FILE
         if extractor_file.is_file():
@@ -184,6 +191,25 @@ class JMEREDataset(InMemoryDataset):
                 f"the graphs in {self.processed_dir} were built with "
                 f"max_words={saved_max_words}, not {max_words}; pass "
                 f"force_reload=True to build them again", stacklevel=2)
+
+    def scene_graphs(self) -> Optional[Dict[str, SceneGraph]]:
+        """The scene graphs of ``raw/scene_graphs.json`` (image file name ->
+        graph, read anew at each call), ``None`` when there is no such file.
+        Join them to samples with :func:`~jmere_pyg.data.attach_scene_graphs`.
+        """
+        path = os.path.join(self.raw_dir, SCENE_GRAPH_FILE)
+        return read_scene_graphs(path) if os.path.exists(path) else None
+
+    def samples_of(self, graphs: Optional[Sequence[HeteroData]] = None
+                   ) -> List[Sample]:
+        """The samples of ``graphs`` (default: the whole split), in their
+        order (by each graph's ``sample_index``), each joined with the scene
+        graph of its image (:meth:`scene_graphs`): what a
+        :class:`~jmere_pyg.inference.Predictor` reads beside the graphs."""
+        indices = (range(len(self.samples)) if graphs is None
+                   else [int(graph.sample_index) for graph in graphs])
+        return attach_scene_graphs([self.samples[i] for i in indices],
+                                   self.scene_graphs())
 
     # ----------------------------------------------------------- file names
     @property
@@ -230,56 +256,12 @@ class JMEREDataset(InMemoryDataset):
                              f"again")
         self.data = data_cls.from_dict(saved[0])
         self.slices = saved[1]
-    # -------------------------------------------------------------- images
-    def _cache_scene_graphs(self, raw_dir: Path, images: PathLike,
-                            extractor, force_reload: bool, log: bool) -> bool:
-        """Extracts the scene graphs of the images the raw split files
-        reference into ``raw_dir`` unless a cache made by the same extractor
-        is there; returns whether it extracted."""
-        config = (extractor.config if isinstance(extractor,
-                                                 SceneGraphExtractor)
-                  else extractor or ExtractorConfig())
-        graphs_file = raw_dir / SCENE_GRAPH_FILE
-        extractor_file = raw_dir / EXTRACTOR_FILE
-        if graphs_file.exists() and not force_reload:
-            if not extractor_file.is_file():
-                raise ValueError(
-                    f"{graphs_file} was not made from images (no "
-                    f"{EXTRACTOR_FILE} beside it); open the dataset without "
-                    f"images, or pass force_reload=True to extract the "
-                    f"scene graphs of {images} in its place")
-            check_same_extractor(
-                read_extractor_file(extractor_file), extractor_file, config,
-                "pass force_reload=True to extract them again with the "
-                "extractor given")
-            return False
-        image_ids = []
-        for path in find_raw_files(raw_dir).values():
-            image_ids.extend(sample.image_id for sample in read_samples(
-                path, on_error=self.on_error, max_words=self.max_words)[0])
-        paths = image_paths(images, image_ids)
-        if not isinstance(extractor, SceneGraphExtractor):
-            extractor = SceneGraphExtractor(
-                config, device="cuda" if torch.cuda.is_available() else "cpu")
-        result = extractor.extract(list(paths.values()),
-                                   progress=self.progress)
-        self.image_failures = dict(result.failed)
-        if log:
-            print(f"Scene graphs of {images}: {result.summary()}",
-                  file=sys.stderr)
-        write_scene_graphs(graphs_file, result.graphs)
-        write_extractor_file(extractor_file, config)
-        return True
-
     # ------------------------------------------------------------- process
     def process(self) -> None:
         raw_files = self._raw_files()
         if self.split not in raw_files:
             raise self._missing(self.split, "(requested split)")
-        scene_graphs = None
-        scene_graph_path = os.path.join(self.raw_dir, SCENE_GRAPH_FILE)
-        if os.path.exists(scene_graph_path):
-            scene_graphs = read_scene_graphs(scene_graph_path)
+        scene_graphs = self.scene_graphs()
         builder = self._given_builder
         if builder is None:
             # Extracted scene graphs carry the detector's object features.
@@ -295,13 +277,13 @@ class JMEREDataset(InMemoryDataset):
                                     on_too_long="skip")
                 for split, path in raw_files.items()}
         if not builder.fitted:
-            builder.fit(read["train"][0], scene_graphs,
+            builder.fit(attach_scene_graphs(read["train"][0], scene_graphs),
                         progress=self.progress)
         builder.save(self.processed_dir)
 
         for split, (samples, report) in read.items():
-            data_list = builder.build_many(samples, self.progress,
-                                           scene_graphs=scene_graphs)
+            data_list = builder.build_many(
+                attach_scene_graphs(samples, scene_graphs), self.progress)
             if self.pre_filter is not None:
                 data_list = [d for d in data_list if self.pre_filter(d)]
             if self.pre_transform is not None:

@@ -4,8 +4,7 @@
 import json
 import os
 from pathlib import Path
-from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence,
-                    Union)
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -13,7 +12,7 @@ from torch_geometric.data import HeteroData
 from tqdm.auto import tqdm
 
 from ..data.sample import Sample
-from ..data.scene_graph import SceneGraph, lookup_scene_graph
+from ..data.scene_graph import SceneGraph
 from ..tagging import encode_grid
 from .layout import DEP, OBJECT, PAIR, REL, WORD
 from .pmi import PMIStatistics
@@ -21,7 +20,6 @@ from .text_graph import ParsedSentence, TextParser
 from .vocab import SELF, Vocabulary
 
 PathLike = Union[str, os.PathLike]
-SceneGraphs = Mapping[str, SceneGraph]
 
 #: The 17 Universal Dependencies coarse POS tags (spaCy's ``Token.pos_``),
 #: ids 1..17 of :attr:`GraphBuilder.pos_vocab`; anything else (``SPACE``, an
@@ -106,17 +104,16 @@ class GraphBuilder:
 
     # ------------------------------------------------------------------ fit
     def fit(self, train_samples: Iterable[Sample],
-            scene_graphs: Optional[SceneGraphs] = None,
             progress: bool = False) -> "GraphBuilder":
         """Fits the vocabularies and the PMI statistics on training samples.
 
+        Object classes and predicates are collected from the samples' scene
+        graphs (``sample.scene_graph``, joined by
+        :func:`~jmere_pyg.data.attach_scene_graphs`), top ``top_k_objects``
+        objects kept.
+
         Args:
             train_samples (iterable of Sample): The TRAINING samples only.
-            scene_graphs (dict, optional): Image file name -> scene graph.
-                Object classes and predicates are collected from the graphs
-                of the training samples (found as in :meth:`build`), top
-                ``top_k_objects`` objects kept, not from every graph of the
-                mapping.
             progress (bool, optional): Show a progress bar while parsing.
 
         Returns:
@@ -133,7 +130,7 @@ class GraphBuilder:
             s.tokens for s in samples)
         classes, predicates = set(), set()
         for sample in samples:
-            graph = self._scene_graph(sample, None, scene_graphs)
+            graph = self._scene_graph(sample)
             if graph is not None:
                 classes.update(obj.label for obj in graph.objects)
                 predicates.update(rel.predicate for rel in graph.relations)
@@ -143,16 +140,9 @@ class GraphBuilder:
         return self
 
     # ---------------------------------------------------------------- build
-    def _scene_graph(self, sample: Sample, scene_graph: Optional[SceneGraph],
-                     scene_graphs: Optional[SceneGraphs]
-                     ) -> Optional[SceneGraph]:
-        """The argument, else the mapping's graph of the sample's image, else
-        ``sample.scene_graph``; top ``top_k_objects`` objects kept."""
-        graph = scene_graph
-        if graph is None and scene_graphs is not None:
-            graph = lookup_scene_graph(scene_graphs, sample.image_id)
-        if graph is None:
-            graph = sample.scene_graph
+    def _scene_graph(self, sample: Sample) -> Optional[SceneGraph]:
+        """``sample.scene_graph`` with its top ``top_k_objects`` objects."""
+        graph = sample.scene_graph
         if graph is None:
             return None
         if not isinstance(graph, SceneGraph):
@@ -165,24 +155,20 @@ class GraphBuilder:
             raise RuntimeError("GraphBuilder is not fitted: call fit() on "
                                "the training samples, or GraphBuilder.load()")
 
-    def build(self, sample: Sample, sample_index: int = 0,
-              scene_graph: Optional[SceneGraph] = None) -> HeteroData:
+    def build(self, sample: Sample, sample_index: int = 0) -> HeteroData:
         """Builds the :class:`HeteroData` of one sample (layout in the class
-        docstring).
+        docstring); its objects come from ``sample.scene_graph`` (none gives
+        zero objects).
 
         Args:
             sample (Sample): The post.
             sample_index (int, optional): Stored as ``data.sample_index``.
-            scene_graph (SceneGraph, optional): The image's graph; default
-                ``sample.scene_graph``; none gives zero objects.
         """
         self._check_fitted()
-        return self._build(sample, sample_index,
-                           self._scene_graph(sample, scene_graph, None),
+        return self._build(sample, sample_index, self._scene_graph(sample),
                            self.parser.parse(sample.tokens))
 
-    def build_many(self, samples: Sequence[Sample], progress: bool = True,
-                   scene_graphs: Optional[SceneGraphs] = None
+    def build_many(self, samples: Sequence[Sample], progress: bool = True
                    ) -> List[HeteroData]:
         """Builds every sample; ``sample_index`` is the position in
         ``samples``.
@@ -194,17 +180,13 @@ class GraphBuilder:
             samples (sequence of Sample): The posts.
             progress (bool, optional): Show tqdm progress bars.
                 (default: ``True``)
-            scene_graphs (dict, optional): Image file name -> scene graph,
-                looked up by the base name of ``sample.image_id``; a sample
-                whose image is not there uses ``sample.scene_graph``.
         """
         self._check_fitted()
         samples = list(samples)
         parses = self.parser.parse_many([s.tokens for s in samples],
                                         progress=progress)
         return [
-            self._build(sample, index,
-                        self._scene_graph(sample, None, scene_graphs), parse)
+            self._build(sample, index, self._scene_graph(sample), parse)
             for index, (sample, parse) in enumerate(
                 tqdm(list(zip(samples, parses)), desc="building graphs",
                      unit="sample", disable=not progress))

@@ -7,7 +7,7 @@ sentences (from the dependency parse: every spaCy sentence is one tree, with
 its own root) holding at most ``max_words`` words; a sentence longer than the
 limit is cut into chunks of ``max_words`` words. The model then runs on each
 window, and the quintuples come back with the window's offset added
-(:meth:`jmere_pyg.models.EEGA.extract`): time and memory grow linearly with
+(:class:`jmere_pyg.inference.Predictor`): time and memory grow linearly with
 the post's length. An entity pair split across two windows is not extracted.
 
 Example::

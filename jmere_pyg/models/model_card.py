@@ -83,9 +83,10 @@ def model_card(model: "EEGA", *, training: Optional[Mapping[str, Any]] = None,
         sections.append("## Validation metrics\n\n" + _metrics(metrics))
     name = repo_id or "path/to/this/folder"
     sections.append(
-        "## How to load it\n\n```python\nfrom jmere_pyg import EEGA, Sample\n"
-        f"\nmodel = EEGA.from_pretrained({name!r})\n"
-        "quintuples = model.extract([Sample(tokens=['Curry', 'joins', "
+        "## How to load it\n\n```python\n"
+        "from jmere_pyg import Predictor, Sample\n"
+        f"\npredictor = Predictor.from_pretrained({name!r})\n"
+        "quintuples = predictor.extract([Sample(tokens=['Curry', 'joins', "
         "'the', 'Warriors'])])\n```\n\n"
         "`from_pretrained` takes this folder or a Hugging Face Hub "
         "repository id; `config.json`, `model.safetensors`, "

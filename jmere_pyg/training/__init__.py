@@ -1,9 +1,5 @@
-"""Training, evaluation and prediction."""
+"""Training: settings, the trainer, distillation from trained teachers."""
 from .config import TrainingConfig
-from .evaluation import (evaluate, predict_ensemble, predict_graphs,
-                         predict_grids)
 from .trainer import TrainingResult, train
 
-__all__ = ["TrainingConfig", "TrainingResult", "evaluate", "predict_graphs",
-           "predict_grids", "predict_ensemble",
-           "train"]
+__all__ = ["TrainingConfig", "TrainingResult", "train"]

@@ -1,11 +1,12 @@
 """Distilling trained models (teachers) into the model being trained.
 
 The mean of several seeds' tag probabilities decodes better than any one
-seed (``predict_ensemble``: +2.5 paper F1 on val for three MPNet-base
-seeds), at the cost of running them all. Distillation trains one model
-towards that mean: every training word pair gets the teachers' mean tag
-distribution as a second, soft target (Hinton et al., 2015, at
-temperature 1), and the loss mixes the two,
+seed (a :class:`~jmere_pyg.inference.Predictor` of several models: +2.5
+paper F1 on val for three MPNet-base seeds), at the cost of running them
+all. Distillation trains one model towards that mean: every training
+word pair gets the teachers' mean tag distribution as a second, soft
+target (Hinton et al., 2015, at temperature 1), and the loss mixes the
+two,
 
 .. math::
     \\mathcal{L} = (1 - \\alpha) \\, \\mathcal{L}_{main}
@@ -32,7 +33,7 @@ some of the posts, in any order, reads the rows of its own.
 import itertools
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -40,11 +41,11 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from ..data.sample import Sample
-from ..data.scene_graph import read_scene_graphs
 from ..data.tensor_files import load_plain
-from ..graphs import PAIR, GraphBuilder
-from .evaluation import mean_probabilities
-from .output_files import save_atomically
+from ..graphs import PAIR
+from ..inference import Predictor
+from ..inference.predictor import BuiltGraphs
+from ..output_files import save_atomically
 
 #: The pair attribute that holds the teachers' mean tag probabilities.
 TEACHER_ATTR = "teacher_probs"
@@ -54,19 +55,17 @@ TARGETS_FORMAT = "jmere_pyg teacher targets 1"
 
 
 def teacher_probabilities(teachers: Sequence, samples: Sequence[Sample],
-                          scene_graph_file: Optional[str] = None,
                           batch_size: int = 32, progress: bool = False,
-                          built: Optional[Tuple[GraphBuilder,
-                                                Sequence[HeteroData]]] = None
+                          built: Optional[BuiltGraphs] = None
                           ) -> List[Tensor]:
     """The teachers' mean tag probabilities of every word pair of every
-    sample, each teacher reading graphs of its own graph builder.
+    sample, each teacher reading graphs of its own graph builder
+    (:meth:`jmere_pyg.inference.Predictor.tag_probabilities`).
 
     Args:
         teachers (sequence of EEGA): the trained models.
-        samples (sequence of Sample): the posts, in the order of the result.
-        scene_graph_file (str, optional): the dataset's scene graph file,
-            for teachers that read images.
+        samples (sequence of Sample): the posts, in the order of the result,
+            each with its scene graph (for teachers that read images).
         batch_size (int): graphs per forward pass.
         progress (bool): show progress bars.
         built (tuple, optional): ``(builder, graphs)``, the samples' graphs
@@ -89,22 +88,14 @@ def teacher_probabilities(teachers: Sequence, samples: Sequence[Sample],
     if built is not None and len(built[1]) != len(samples):
         raise ValueError(f"{len(built[1])} built graphs for {len(samples)} "
                          f"samples")
-    scene_graphs = None
-
-    def graphs_of(teacher) -> Sequence[HeteroData]:
-        nonlocal scene_graphs
-        if (built is not None
-                and teacher.graph_builder.to_dict() == built[0].to_dict()):
-            return built[1]
-        if (scene_graphs is None and scene_graph_file
-                and os.path.exists(scene_graph_file)):
-            scene_graphs = read_scene_graphs(scene_graph_file)
-        return teacher.graph_builder.build_many(
-            samples, progress=progress, scene_graphs=scene_graphs)
-
-    graphs = [graphs_of(teacher) for teacher in teachers]
-    return [p.flatten(0, 1).half() for p in mean_probabilities(
-        teachers, graphs, batch_size, progress)]
+    # Every training post is read whole, however long, and the posts are
+    # batched by length all at once (one chunk), as targets always were.
+    predictor = Predictor(teachers, batch_size=batch_size,
+                          window_words=max([len(s.tokens) for s in samples],
+                                           default=1),
+                          chunk_size=max(len(samples), 1), progress=progress)
+    return [p.flatten(0, 1).half()
+            for p in predictor.tag_probabilities(samples, built=built)]
 
 
 def attach_teacher(graphs: Sequence[HeteroData],

@@ -2,9 +2,8 @@
 from pathlib import Path
 
 from ..datasets import JMEREDataset
-from ..models import EEGA
+from ..inference import Predictor
 from .config import TrainingConfig
-from .evaluation import predict_graphs
 
 
 def format_quintuple(quintuple, tokens) -> str:
@@ -22,11 +21,12 @@ def print_examples(run_dir: Path, config: TrainingConfig, limit: int = 5,
         return
     dataset = JMEREDataset(config.data_root, split=split,
                            max_words=config.max_words)
-    model = EEGA.from_pretrained(Path(run_dir) / "best")
+    predictor = Predictor.from_pretrained(str(Path(run_dir) / "best"))
     graphs = [dataset[i] for i in range(min(limit, len(dataset)))]
-    predictions, indices = predict_graphs(model, graphs)
-    for found, index in zip(predictions, indices):
-        sample = dataset.samples[index]
+    samples = dataset.samples_of(graphs)
+    predictions = predictor.extract(samples,
+                                    built=(dataset.builder, graphs))
+    for found, sample in zip(predictions, samples):
         print(f"\n{' '.join(sample.tokens)}")
         for q in sample.quintuples:
             print(f"  gold      {format_quintuple(q, sample.tokens)}")

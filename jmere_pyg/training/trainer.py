@@ -30,7 +30,6 @@ from tqdm.auto import tqdm
 
 from ..data.tensor_files import load_plain
 from ..datasets import JMEREDataset
-from ..datasets.jmere import SCENE_GRAPH_FILE
 from ..graphs import PAIR, WORD
 from ..models import EEGA
 from ..vision import ExtractorConfig
@@ -39,8 +38,8 @@ from .distillation import (TEACHER_ATTR, attach_teacher, distillation_loss,
                            load_teacher_cache, load_teacher_targets,
                            save_teacher_cache, save_teacher_targets,
                            teacher_fingerprint, teacher_probabilities)
-from .evaluation import evaluate
-from .output_files import save_atomically, write_atomically
+from ..inference import Predictor, evaluate
+from ..output_files import save_atomically, write_atomically
 from .sampling import LengthBucketBatchSampler
 
 LAST_STATE = "last_state.pt"
@@ -140,9 +139,8 @@ def teacher_targets(config: TrainingConfig, train_set: JMEREDataset,
     each of ``train_graphs`` (see :mod:`.distillation`)."""
     teachers = [EEGA.from_pretrained(path).to(device).eval()
                 for path in config.teachers]
-    samples = [train_set.samples[int(g.sample_index)] for g in train_graphs]
     return teacher_probabilities(
-        teachers, samples, os.path.join(train_set.raw_dir, SCENE_GRAPH_FILE),
+        teachers, train_set.samples_of(train_graphs),
         batch_size=config.eval_batch_size, progress=progress,
         built=(train_set.builder, train_graphs))
 
@@ -334,10 +332,12 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         model, find_unused_parameters=model.config.use_image)
         if distributed else model)
 
+    val_samples = val_set.samples_of(val_graphs)
+
     def score_val(scored: EEGA) -> Dict:
-        return evaluate(scored, val_graphs, val_set.samples,
-                        batch_size=config.eval_batch_size,
-                        progress=progress and is_main)
+        return evaluate(Predictor(scored, batch_size=config.eval_batch_size,
+                                  progress=progress and is_main),
+                        val_samples, built=(val_set.builder, val_graphs))
 
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
         if state["bad_epochs"] >= config.patience:

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from jmere_pyg.data import (SceneGraph, SceneGraphFormatError, SceneObject,
-                            SceneRelation, lookup_scene_graph,
-                            read_scene_graphs, read_sgb_output,
-                            write_scene_graphs)
+from jmere_pyg.data import (Sample, SceneGraph, SceneGraphFormatError,
+                            SceneObject, SceneRelation, attach_scene_graphs,
+                            lookup_scene_graph, read_scene_graphs,
+                            read_sgb_output, write_scene_graphs)
 
 
 def make_graph(num_objects=15):
@@ -247,3 +247,16 @@ def test_sgb_feature_errors(tmp_path):
         read_sgb_output(*paths, features=[])
     with pytest.raises(ValueError, match="suffix"):
         read_sgb_output(*paths, features=tmp_path / "features.h5")
+
+
+def test_scene_graphs_are_joined_to_samples_by_image_name():
+    own = SceneGraph([SceneObject("ball", 0.5, [0, 0, 1, 1])], [])
+    mapped = SceneGraph([SceneObject("man", 0.9, [0, 0, 2, 2])], [])
+    samples = [Sample(["a"], "photos/x.jpg"), Sample(["b"], "y.jpg",
+                                                     scene_graph=own),
+               Sample(["c"], None, scene_graph=own)]
+    joined = attach_scene_graphs(samples, {"x.jpg": mapped, "y.jpg": mapped})
+    assert [s.scene_graph for s in joined] == [mapped, mapped, own]
+    assert samples[0].scene_graph is None and samples[1].scene_graph is own
+    assert joined[2] is samples[2]  # nothing to join: the sample itself
+    assert attach_scene_graphs(samples, None) == samples

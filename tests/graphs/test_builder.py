@@ -1,10 +1,12 @@
 import json
+from dataclasses import replace
 
 import pytest
 import torch
 
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
-from jmere_pyg.data.scene_graph import SceneGraph, SceneObject, SceneRelation
+from jmere_pyg.data.scene_graph import (SceneGraph, SceneObject, SceneRelation,
+                                       attach_scene_graphs)
 from jmere_pyg.graphs import (DEP, OBJECT, PAIR, REL, UPOS_TAGS, WORD,
                               GraphBuilder, PMIStatistics, TextParser)
 from jmere_pyg.labels import TAG_TO_ID
@@ -28,6 +30,11 @@ def scene_graph(labels, relations=(), feature_dim=None):
     return SceneGraph(objects, [SceneRelation(*r) for r in relations])
 
 
+def with_graph(sample: Sample, graph: SceneGraph) -> Sample:
+    """``sample`` carrying ``graph``."""
+    return replace(sample, scene_graph=graph)
+
+
 GRAPHS = {
     "curry.jpg": scene_graph(["man", "trophy", "man"],
                              [(0, "holding", 1), (2, "near", 0)]),
@@ -37,7 +44,7 @@ GRAPHS = {
 
 @pytest.fixture
 def builder(chain_parser):
-    return GraphBuilder(chain_parser).fit(TRAIN, GRAPHS)
+    return GraphBuilder(chain_parser).fit(attach_scene_graphs(TRAIN, GRAPHS))
 
 
 def test_fit_vocabularies(builder):
@@ -53,8 +60,8 @@ def test_fit_vocabularies(builder):
 
 
 def test_build_layout(builder):
-    data = builder.build(CURRY, sample_index=7, scene_graph=GRAPHS[
-        "curry.jpg"])
+    data = builder.build(with_graph(CURRY, GRAPHS["curry.jpg"]),
+                         sample_index=7)
     n, k = 7, 3
     assert data["word"].num_nodes == n
     assert data["word"].pos.dtype == torch.long
@@ -112,18 +119,18 @@ def test_sample_without_quintuples_or_image(builder):
     assert data.validate()
 
 
-def test_scene_graph_sources(builder):
+def test_objects_come_from_the_sample_joined_with_its_scene_graph(builder):
     sample = Sample(CURRY.tokens, CURRY.image_id, CURRY.quintuples,
                     scene_graph=scene_graph(["trophy"]))
     assert builder.build(sample)["object"].label.tolist() == [2]
-    assert builder.build(sample, scene_graph=scene_graph(
-        ["man", "man"]))["object"].label.tolist() == [1, 1]
-    # build_many: mapping by image base name first, then sample.scene_graph
-    data = builder.build_many([sample, PLAIN], progress=False,
-                              scene_graphs=GRAPHS)
+    # attach_scene_graphs: the mapping by image base name first, then
+    # sample.scene_graph
+    data = builder.build_many(attach_scene_graphs([sample, PLAIN], GRAPHS),
+                              progress=False)
     assert data[0]["object"].label.tolist() == [1, 2, 1]
     assert data[1]["object"].num_nodes == 0
     assert [d.sample_index for d in data] == [0, 1]
+    assert sample.scene_graph.num_objects == 1  # the given sample is kept
     with pytest.raises(TypeError, match="SceneGraph"):
         builder.build(Sample(["a"], scene_graph={"objects": []}))
 
@@ -132,14 +139,14 @@ def test_top_k_objects_and_unknown_classes(chain_parser):
     graph = scene_graph([f"c{i}" for i in range(15)],
                         [(i, "near", i + 1) for i in range(14)])
     builder = GraphBuilder(chain_parser, top_k_objects=10).fit(
-        [CURRY], {"curry.jpg": graph})
-    data = builder.build(CURRY, scene_graph=graph)
+        [with_graph(CURRY, graph)])
+    data = builder.build(with_graph(CURRY, graph))
     assert data["object"].num_nodes == 10
     assert data["object"].label.tolist() == list(range(1, 11))
     rel = data["object", "rel", "object"]
     assert rel.edge_index.shape == (2, 9 + 10)
-    unknown = builder.build(CURRY, scene_graph=scene_graph(["zebra"], [
-        (0, "eating", 0)]))
+    unknown = builder.build(with_graph(CURRY, scene_graph(["zebra"], [
+        (0, "eating", 0)])))
     assert unknown["object"].label.tolist() == [0]
     assert unknown["object", "rel", "object"].edge_type.tolist() == [0, 1]
 
@@ -147,14 +154,14 @@ def test_top_k_objects_and_unknown_classes(chain_parser):
 def test_object_features(chain_parser):
     graph = scene_graph(["man", "ball"], [(0, "holding", 1)], feature_dim=4)
     builder = GraphBuilder(chain_parser, object_feature_dim=4).fit([CURRY])
-    x = builder.build(CURRY, scene_graph=graph)["object"].x
+    x = builder.build(with_graph(CURRY, graph))["object"].x
     assert x.dtype == torch.float and x.tolist() == [[0.0] * 4, [1.0] * 4]
     assert builder.build(PLAIN)["object"].x.shape == (0, 4)
     with pytest.raises(ValueError, match="size 4, object_feature_dim is 5"):
         GraphBuilder(chain_parser, object_feature_dim=5).fit([CURRY]).build(
-            CURRY, scene_graph=graph)
+            with_graph(CURRY, graph))
     with pytest.raises(ValueError, match="no feature"):
-        builder.build(CURRY, scene_graph=scene_graph(["man"]))
+        builder.build(with_graph(CURRY, scene_graph(["man"])))
 
 
 def test_pmi_is_fitted_on_training_samples_only(chain_parser):
@@ -211,8 +218,8 @@ def test_save_and_load(builder, chain_parser, tmp_path):
     assert loaded.parser.name == "chain-stub"
     assert loaded.to_dict() == builder.to_dict()
     loaded = GraphBuilder.load(tmp_path, parser=chain_parser)
-    original = builder.build(CURRY, scene_graph=GRAPHS["curry.jpg"])
-    again = loaded.build(CURRY, scene_graph=GRAPHS["curry.jpg"])
+    original = builder.build(with_graph(CURRY, GRAPHS["curry.jpg"]))
+    again = loaded.build(with_graph(CURRY, GRAPHS["curry.jpg"]))
     for key in original.node_types + original.edge_types:
         for name, value in original[key].items():
             assert torch.equal(torch.as_tensor(value),

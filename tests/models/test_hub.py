@@ -10,9 +10,10 @@ from huggingface_hub import constants
 from huggingface_hub.utils import LocalEntryNotFoundError
 from torch_geometric.data import Batch
 
-from jmere_pyg import EEGA
+from jmere_pyg import EEGA, Predictor
 from jmere_pyg.models import hub
-from test_eega import builder, graphs, make_model, make_samples  # noqa: F401
+from test_eega import builder  # noqa: F401 (a fixture)
+from tiny_eega import graphs, make_model, make_samples
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -62,7 +63,7 @@ def test_model_card_describes_the_model(builder, tiny_encoder_path,  # noqa: F81
     assert "| epochs | `7` |" in body and "| model |" not in body
     assert "| strict | 0.5000 | 0.2500 | 0.3333 |" in body
     assert "- epoch: `3`" in body
-    assert "EEGA.from_pretrained('org/eega')" in body
+    assert "Predictor.from_pretrained('org/eega')" in body
 
 
 def test_card_without_training_or_license(saved, tmp_path):
@@ -86,7 +87,8 @@ def test_repo_id_from_the_cache_offline_equals_the_folder(saved, builder,  # noq
         with torch.no_grad():
             torch.testing.assert_close(cached(batch).logits,
                                        local(batch).logits)
-        assert cached.extract(make_samples()) == local.extract(make_samples())
+        assert (Predictor(cached).extract(make_samples())
+                == Predictor(local).extract(make_samples()))
     assert hub.resolve_checkpoint("org/tiny-eega", cache_dir=cache) == (
         cache / "models--org--tiny-eega" / "snapshots" / COMMIT)
 
@@ -154,5 +156,5 @@ def test_push_to_hub_uploads_the_saved_folder(saved, monkeypatch):
     assert repo_id == "org/eega"
     assert {"config.json", "model.safetensors", "README.md",
             "graph_builder.json", "encoder/config.json"} <= files
-    assert "EEGA.from_pretrained('org/eega')" in card
+    assert "Predictor.from_pretrained('org/eega')" in card
     assert kwargs["commit_message"] == "Upload EEGA model"

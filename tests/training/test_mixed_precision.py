@@ -41,8 +41,7 @@ def setup(tiny_encoder_path, chain_parser):
     data = samples()
     # The stub parser: GPU machines, where the bf16 test runs, often lack
     # spaCy.
-    builder = GraphBuilder(parser=chain_parser).fit(data, scene_graphs={
-        s.image_id: s.scene_graph for s in data if s.scene_graph})
+    builder = GraphBuilder(parser=chain_parser).fit(data)
     batch = Batch.from_data_list(
         [builder.build(s, sample_index=i) for i, s in enumerate(data)])
     return builder, batch, tiny_encoder_path

@@ -11,7 +11,7 @@ from jmere_pyg.graphs import GraphBuilder
 from jmere_pyg.metrics import quintuple_metrics
 
 pytest.importorskip("matplotlib")
-from jmere_pyg.training.plots import plot_run, plot_transport_plan  # noqa: E402
+from jmere_pyg.plots import plot_run, plot_transport_plan  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -49,7 +49,7 @@ def model_and_graph(tiny_encoder_path, **overrides):
                        [SceneRelation(0, "holding", 1)])
     sample = Sample(["Curry", "holds", "the", "ball"], "a.jpg",
                     [], scene)
-    builder = GraphBuilder().fit([sample], scene_graphs={"a.jpg": scene})
+    builder = GraphBuilder().fit([sample])
     torch.manual_seed(0)
     model = EEGA.from_builder(builder, EEGAConfig(
         encoder=tiny_encoder_path, heads=2, edge_dim=8, channel_dim=8,

@@ -11,9 +11,8 @@ from jmere_pyg import EEGA
 from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
 from jmere_pyg.datasets import JMEREDataset
 from jmere_pyg.graphs import GraphBuilder
-from jmere_pyg.tagging import decode_grid
-from jmere_pyg.training import (TrainingConfig, predict_ensemble,
-                                predict_graphs, predict_grids, train)
+from jmere_pyg.inference import Predictor
+from jmere_pyg.training import TrainingConfig, train
 from jmere_pyg.training.distillation import (load_teacher_targets,
                                              teacher_probabilities)
 
@@ -108,51 +107,6 @@ def test_warmup_schedule_and_bucketed_batches(data_root, tmp_path,
     rates = [record["lr"] for record in result.history]
     assert rates[0] == pytest.approx([3e-5 * 2 / 3, 1e-3 * 2 / 3])
     assert rates[1] == pytest.approx([0.0, 0.0])
-
-
-def test_prediction_is_sorted_by_length_and_returned_in_order(
-        data_root, tiny_encoder_path):
-    dataset = JMEREDataset(str(data_root), split="train")
-    model = EEGA.from_builder(dataset.builder, encoder=tiny_encoder_path,
-                              heads=2, edge_dim=8, channel_dim=8)
-    graphs = list(dataset)[::-1]
-    lengths = model.encoder.subword_lengths([g.tokens for g in graphs])
-    assert lengths != sorted(lengths)
-    grids = predict_grids(model, graphs, batch_size=3)
-    one_by_one = [predict_grids(model, [g], batch_size=1)[0] for g in graphs]
-    for grid, alone, graph in zip(grids, one_by_one, graphs):
-        assert grid.shape[:2] == (graph["word"].num_nodes, ) * 2
-        assert torch.allclose(grid, alone, atol=1e-5)
-    predictions, indices = predict_graphs(model, graphs, batch_size=3)
-    assert indices == [int(g.sample_index) for g in graphs]
-    assert predictions == [decode_grid(g) for g in grids]
-
-
-def test_ensemble_of_one_model_is_the_model(data_root, tiny_encoder_path):
-    dataset = JMEREDataset(str(data_root), split="train")
-    graphs = list(dataset)
-    models = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        models.append(EEGA.from_builder(dataset.builder,
-                                        encoder=tiny_encoder_path, heads=2,
-                                        edge_dim=8, channel_dim=8))
-    alone, _ = predict_graphs(models[0], graphs, batch_size=2)
-    assert any(alone)  # random weights still decode some quintuples
-    assert predict_ensemble(models[:1], [graphs], batch_size=2) == alone
-    # Two models decode the mean of their probabilities, chunk by chunk.
-    grids = [predict_grids(m, graphs) for m in models]
-    mean = [(a.softmax(-1) + b.softmax(-1)).div(2).log()
-            for a, b in zip(*grids)]
-    assert (predict_ensemble(models, [graphs, graphs], chunk_size=2)
-            == [decode_grid(m) for m in mean])
-    with pytest.raises(ValueError, match="one list of graphs per model"):
-        predict_ensemble(models, [graphs])
-    with pytest.raises(ValueError, match="differ in length"):
-        predict_ensemble(models, [graphs, graphs[1:]])
-    models[1].config = models[1].config.replace(entity_decoding="diagonal")
-    with pytest.raises(ValueError, match="decode entities differently"):
-        predict_ensemble(models, [graphs, graphs])
 
 
 @pytest.mark.parametrize("bucket_by_length", [False, True])
@@ -283,7 +237,8 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
             teacher_probabilities(
                 [EEGA.from_pretrained(t) for t in teachers],
                 dataset.samples[:len(graphs)], built=(other, graphs))
-    expected = sum(predict_grids(EEGA.from_pretrained(t), graphs)[0]
+    first = dataset.samples_of(graphs[:1])
+    expected = sum(next(Predictor(EEGA.from_pretrained(t)).grids(first))
                    .softmax(dim=-1).flatten(0, 1) for t in teachers) / 2
     assert targets[0].dtype == torch.float16
     torch.testing.assert_close(targets[0].float(), expected, atol=1e-3,

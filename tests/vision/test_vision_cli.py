@@ -6,10 +6,11 @@ import json
 import pytest
 import torch
 
-from jmere_pyg import EEGA, EEGAConfig, GraphBuilder
+from jmere_pyg import EEGA, EEGAConfig, GraphBuilder, Predictor
 from jmere_pyg.cli import main
-from jmere_pyg.data import (Entity, Quintuple, Sample, read_scene_graphs,
-                            write_jsonl, write_scene_graphs)
+from jmere_pyg.data import (Entity, Quintuple, Sample, attach_scene_graphs,
+                            read_scene_graphs, write_jsonl,
+                            write_scene_graphs)
 from jmere_pyg.graphs import OBJECT, REL
 from jmere_pyg.vision import (EXTRACTOR_FILE, ExtractorConfig,
                               SceneGraphExtractor)
@@ -42,7 +43,7 @@ def image_checkpoint(tmp_path, image_files, detr, tiny_encoder_path):
                       [Quintuple(Entity(0, 1, "per"), Entity(3, 4, "org"),
                                  "member_of")])]
     builder = GraphBuilder(object_feature_dim=extractor.feature_dim).fit(
-        samples, graphs)
+        attach_scene_graphs(samples, graphs))
     model = tiny_eega(builder, tiny_encoder_path)
     model.extractor_config = detr
     model.save_pretrained(tmp_path / "ckpt")
@@ -81,11 +82,12 @@ def test_scene_graphs_json_round_trips_into_the_same_graphs(
     samples = [Sample(["Curry", "joins", "the", "Warriors"], name)
                for name in sorted(in_memory)]
     builder = GraphBuilder(object_feature_dim=extractor.feature_dim).fit(
-        samples, in_memory)
-    for sample in samples:
-        expected = builder.build(sample, scene_graph=in_memory[
-            sample.image_id])
-        read = builder.build(sample, scene_graph=from_file[sample.image_id])
+        attach_scene_graphs(samples, in_memory))
+    for expected, read in zip(
+            builder.build_many(attach_scene_graphs(samples, in_memory),
+                               progress=False),
+            builder.build_many(attach_scene_graphs(samples, from_file),
+                               progress=False)):
         assert expected[OBJECT].num_nodes > 0
         assert torch.equal(read[OBJECT].label, expected[OBJECT].label)
         assert torch.equal(read[OBJECT].x, expected[OBJECT].x)
@@ -134,10 +136,11 @@ def test_predict_image_end_to_end(image_checkpoint, image_files, detr,
     model = EEGA.from_pretrained(image_checkpoint)
     graphs = SceneGraphExtractor(detr).extract([image_files / "a.jpg"]).graphs
     sample = Sample(record["tokens"], "a.jpg")
-    built = model.graph_builder.build(sample, scene_graph=graphs["a.jpg"])
+    [joined] = attach_scene_graphs([sample], graphs)
+    built = model.graph_builder.build(joined)
     assert built[OBJECT].num_nodes == graphs["a.jpg"].num_objects > 0
     assert built[OBJECT].label.gt(0).all()  # classes known to the model
-    expected = model.extract_with_confidence([sample], scene_graphs=graphs)[0]
+    expected = Predictor(model).predict([joined])[0]
     assert [(q["head"]["start"], q["tail"]["start"], q["relation"])
             for q in record["quintuples"]] == [
         (q.head.start, q.tail.start, q.relation) for q, _ in expected]

@@ -4,7 +4,8 @@ import pytest
 import torch
 from PIL import Image
 
-from jmere_pyg.data import Sample, read_scene_graphs, write_scene_graphs
+from jmere_pyg.data import (Sample, attach_scene_graphs, read_scene_graphs,
+                            write_scene_graphs)
 from jmere_pyg.graphs import OBJECT, REL, GraphBuilder
 from jmere_pyg.vision import (EXTRACTOR_FILE, PREDICATES, DetectorLoadError,
                               ExtractionResult, ExtractorConfig,
@@ -227,11 +228,13 @@ def test_scene_graph_json_round_trip(tiny_detector_paths, image_files,
     assert read_back == result.graphs
     samples = [Sample(["a", "dog", "in", "the", "city"], image_id=name)
                for name in ("a.jpg", "images/b.png", "c.jpg")]
-    builder = GraphBuilder(object_feature_dim=32).fit(samples,
-                                                      result.graphs)
+    builder = GraphBuilder(object_feature_dim=32).fit(
+        attach_scene_graphs(samples, result.graphs))
     for in_memory, from_file in zip(
-            builder.build_many(samples, False, result.graphs),
-            builder.build_many(samples, False, read_back)):
+            builder.build_many(attach_scene_graphs(samples, result.graphs),
+                               False),
+            builder.build_many(attach_scene_graphs(samples, read_back),
+                               False)):
         assert in_memory[OBJECT].num_nodes == 10
         assert torch.equal(in_memory[OBJECT].x, from_file[OBJECT].x)
         assert torch.equal(in_memory[OBJECT].label, from_file[OBJECT].label)

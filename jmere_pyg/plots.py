@@ -9,7 +9,7 @@ from typing import Dict, List
 import torch
 from torch_geometric.data import Batch, HeteroData
 
-from ..graphs import OBJECT, WORD
+from .graphs import OBJECT, WORD
 
 
 def _pyplot():

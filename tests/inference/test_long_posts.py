@@ -1,31 +1,25 @@
-"""Extraction from long posts in windows, and from posts without words."""
+"""Prediction from long posts in windows, and from posts without words."""
 import pytest
 import torch
 
+from jmere_pyg import Predictor
 from jmere_pyg.data import Entity, Quintuple, Sample
-from jmere_pyg.graphs import window_spans
-from jmere_pyg.models import eega
+from jmere_pyg.graphs import GraphBuilder, window_spans
+from jmere_pyg.inference import predictor as predictor_module
 
-from test_eega import WORDS, make_model, make_samples
-
-
-def fake_decode(grid, **options):
-    """One quintuple per grid, placed by the logits (a random model decodes
-    to nothing, which would make any comparison vacuous): head and tail on
-    the two words with the largest diagonal logit of tag 1."""
-    if grid.size(0) < 2:
-        return []
-    head, tail = grid[..., 1].diagonal().argsort(descending=True)[:2].tolist()
-    return [Quintuple(Entity(head, head + 1, "per"),
-                      Entity(tail, tail + 1, "org"), "member_of")]
+from test_predictor import one_quintuple
+from tiny_eega import WORDS, make_model, make_samples
 
 
 @pytest.fixture
 def model(tiny_encoder_path, monkeypatch):
-    from jmere_pyg.graphs import GraphBuilder
     builder = GraphBuilder().fit(make_samples())
-    monkeypatch.setattr(eega, "decode_grid", fake_decode)
+    monkeypatch.setattr(predictor_module, "decode_grid", one_quintuple)
     return make_model(builder, tiny_encoder_path, use_image=False).eval()
+
+
+def extract(model, samples, **options):
+    return Predictor(model, **options).extract(samples)
 
 
 def shift(found, offset):
@@ -44,10 +38,10 @@ def test_long_post_is_extracted_window_by_window(model):
     assert len(windows) > 2
     expected = []
     for start, end in windows:
-        alone = model.extract_with_confidence([Sample(tokens[start:end])])[0]
+        alone = Predictor(model).predict([Sample(tokens[start:end])])[0]
         expected.extend(shift(alone, start))
-    found = model.extract_with_confidence([post], batch_size=3,
-                                          window_words=20)[0]
+    found = Predictor(model, batch_size=3, window_words=20).predict(
+        [post])[0]
     assert [q for q, _ in found] == [q for q, _ in expected]
     assert len(found) == len(windows)
     torch.testing.assert_close([c for _, c in found],
@@ -60,16 +54,14 @@ def test_long_post_is_extracted_window_by_window(model):
 
 def test_posts_within_the_limit_are_read_whole(model):
     samples = make_samples()
-    assert model.extract(samples, window_words=16) == model.extract(
-        samples, window_words=1000)
-    assert model.extract(samples, window_words=4) != model.extract(samples)
+    assert extract(model, samples, window_words=16) == extract(
+        model, samples, window_words=1000)
+    assert extract(model, samples, window_words=4) != extract(model, samples)
 
 
 def test_a_post_without_words_gets_nothing_and_spares_its_batch(model):
     samples = make_samples()
-    found = model.extract([Sample([])] + samples + [Sample([])])
+    found = extract(model, [Sample([])] + samples + [Sample([])])
     assert found[0] == [] and found[-1] == []
-    assert found[1:-1] == model.extract(samples)
+    assert found[1:-1] == extract(model, samples)
     assert all(found[1:-1])
-    with pytest.raises(ValueError, match="window_words"):
-        model.extract(samples, window_words=0)

@@ -3,27 +3,25 @@
 Input that is dropped, merged or ignored without being an error is reported
 as a :class:`~jmere_pyg.data.DataNotice` warning with its count."""
 import json
-import sys
 import warnings
-from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 from ..data.errors import DataNotice, ReadReport
-from ..data.readers import read_samples
+from ..data.readers import DEFAULT_MAX_WORDS, read_samples
 from ..data.sample import Quintuple, Sample
-from ..data.scene_graph import (SceneGraph, image_key, lookup_scene_graph,
-                                read_scene_graphs)
+from ..data.scene_graph import (SceneGraph, attach_scene_graphs, image_key,
+                                lookup_scene_graph, read_scene_graphs)
 from ..data.tokenize import default_tokenizer
-from ..datasets.images import image_paths
 from ..error_analysis import error_analysis
 from ..graphs import OBJECT
 from ..models import EEGA
-from ..vision import ExtractionResult, ExtractorConfig, SceneGraphExtractor
-from ..models.eega import WINDOW_WORDS, extract_with_confidence
-from .config import DEFAULT_MAX_WORDS
-from .evaluation import evaluate, predict_ensemble, predict_graphs
-from .output_files import check_output, write_atomically
+from ..output_files import check_output, write_atomically
+from ..vision.folders import image_paths
+from .evaluation import score
+from .images import (checkpoint_extractor, extract_image_graphs,
+                     plot_predictions, report_images)
+from .predictor import WINDOW_WORDS, Predictor
 
 
 def count_scene_graph_matches(
@@ -132,17 +130,20 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
                   plot_dir: Optional[str] = None,
                   output: Optional[str] = None,
                   overwrite: bool = False,
-                  max_words: Optional[int] = DEFAULT_MAX_WORDS) -> Dict:
+                  max_words: Optional[int] = DEFAULT_MAX_WORDS,
+                  window_words: int = WINDOW_WORDS) -> Dict:
     """Score the checkpoint on a data file (any format the readers accept).
 
-    Several checkpoints are scored as one ensemble: the mean of their tag
-    probabilities is decoded
-    (:func:`~jmere_pyg.training.evaluation.predict_ensemble`), each model
-    reading graphs of its own graph builder; ``checkpoint`` is then a list
-    in the metrics too.
+    The quintuples are extracted exactly as :func:`predict_to_jsonl`
+    extracts them (:class:`~jmere_pyg.inference.Predictor`, long posts in
+    windows of ``window_words`` words), so that the metrics are those of
+    the predictions. Several checkpoints are scored as one ensemble that
+    decodes the mean of their tag probabilities, each model reading graphs
+    of its own graph builder; ``checkpoint`` is then a list in the metrics
+    too.
 
     ``output``, if given, receives the metrics as JSON; it is checked before
-    any work (:func:`~jmere_pyg.training.output_files.check_output`: not an
+    any work (:func:`~jmere_pyg.output_files.check_output`: not an
     input, not an existing file unless ``overwrite``, in a writable folder)
     and written atomically. Dropped or ignored input is reported as
     :class:`~jmere_pyg.data.DataNotice` warnings. Posts longer than
@@ -156,43 +157,45 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
     if output is not None:
         check_output(output, [data, *checkpoints, scene_graphs],
                      overwrite=overwrite)
-    models = [EEGA.from_pretrained(c) for c in checkpoints]
-    model = models[0]
+    predictor = Predictor.from_pretrained(
+        checkpoints, batch_size=batch_size, window_words=window_words,
+        progress=True)
     samples, report = read_samples(data, data_format, max_words=max_words,
                                    on_too_long="skip")
     graph_map = _read_scene_graphs(scene_graphs)
-    _notify(_models_notices(models, samples, graph_map, report))
+    _notify(_models_notices(predictor.models, samples, graph_map, report))
     images = count_scene_graph_matches(samples, graph_map)
-    graph_lists = [m.graph_builder.build_many(samples, scene_graphs=graph_map)
-                   for m in models]
-    graphs = graph_lists[0]
-    if len(models) == 1:
-        predictions, indices = predict_graphs(model, graphs, batch_size,
-                                              progress=True)
-    else:
-        predictions = predict_ensemble(models, graph_lists, batch_size,
-                                       progress=True)
-        indices = [int(g.sample_index) for g in graphs]
-    metrics = evaluate(model, graphs, samples, predictions=predictions)
-    errors = error_analysis(predictions,
-                            [samples[i].quintuples for i in indices])
+    samples = attach_scene_graphs(samples, graph_map)
+    predictions = predictor.extract(samples)
+    gold = [sample.quintuples for sample in samples]
     metrics = {"data": str(data),
                "checkpoint": (str(checkpoints[0]) if len(checkpoints) == 1
                               else [str(c) for c in checkpoints]),
-               "read_report": report.summary(), "images": images, **metrics,
-               "errors": errors.to_dict()}
+               "read_report": report.summary(), "images": images,
+               **score(predictions, samples),
+               "errors": error_analysis(predictions, gold).to_dict()}
     if plot_dir is not None:
-        from .plots import plot_per_relation, plot_transport_plan
-        Path(plot_dir).mkdir(parents=True, exist_ok=True)
-        plot_per_relation(metrics, Path(plot_dir) / "per_relation_f1.png")
-        with_objects = [i for i, graph in enumerate(graphs)
-                        if graph[OBJECT].num_nodes > 0]
-        if with_objects:
-            plot_transport_plan(model, graphs[with_objects[0]],
-                                Path(plot_dir) / "transport_plan.png")
+        _plot_evaluation(predictor.models[0], samples, metrics,
+                         Path(plot_dir))
     if output is not None:
         write_atomically(output, json.dumps(metrics, indent=2) + "\n")
     return metrics
+
+
+def _plot_evaluation(model: EEGA, samples: Sequence[Sample], metrics: Dict,
+                     folder: Path) -> None:
+    """Per-relation F1, and the transport plan of the first post with
+    objects, as PNG files in ``folder``."""
+    from ..plots import plot_per_relation, plot_transport_plan
+    folder.mkdir(parents=True, exist_ok=True)
+    plot_per_relation(metrics, folder / "per_relation_f1.png")
+    with_objects = next((sample for sample in samples
+                         if sample.scene_graph is not None
+                         and sample.scene_graph.objects), None)
+    if with_objects is not None:
+        graph = model.graph_builder.build(with_objects)
+        if graph[OBJECT].num_nodes > 0:
+            plot_transport_plan(model, graph, folder / "transport_plan.png")
 
 
 def quintuple_record(quintuple: Quintuple, tokens: List[str],
@@ -231,45 +234,50 @@ def predict_to_jsonl(checkpoint: Union[str, Sequence[str]], *,
     Raw images, ``image`` for ``text`` or the folder ``images`` for the
     samples of ``path`` (matched by the base name of their ``image_id``),
     become scene graphs with the extractor recorded in the checkpoint
-    (:func:`checkpoint_extractor`). A post whose image cannot be read is
-    extracted from its text alone; its line says why (``image_error``) and
-    a report on stderr counts it. ``plot_dir`` gets, per post with a scene
-    graph, its image with boxes and predicates beside the quintuples.
+    (:func:`~jmere_pyg.inference.images.checkpoint_extractor`). A post
+    whose image cannot be read is extracted from its text alone; its line
+    says why (``image_error``) and a report on stderr counts it.
+    ``plot_dir`` gets, per post with a scene graph, its image with boxes
+    and predicates beside the quintuples.
 
     Posts longer than ``window_words`` words are read in windows of whole
-    sentences (:meth:`EEGA.extract`): pairs across windows are not
-    extracted.
+    sentences (:class:`~jmere_pyg.inference.Predictor`): pairs across
+    windows are not extracted.
 
     Several checkpoints extract as one ensemble that decodes the mean of
-    their tag probabilities
-    (:func:`jmere_pyg.models.eega.extract_with_confidence`); raw images then
-    become scene graphs with the first checkpoint's extractor.
+    their tag probabilities; raw images then become scene graphs with the
+    first checkpoint's extractor.
+
+    Raises:
+        ValueError: for inputs that do not go together (``image`` without
+            ``text``, ``images`` without ``path``, ``image`` and
+            ``image_id``, scene graphs from files and from images).
     """
     checkpoints = _checkpoint_list(checkpoint)
+    if (text is None) == (path is None):
+        raise ValueError("give the text of one post or a file of posts")
+    if image is not None and (text is None or image_id is not None):
+        raise ValueError("an image file goes with the text of one post, "
+                         "instead of an image id")
+    if images is not None and path is None:
+        raise ValueError("a folder of images goes with a file of posts")
+    if scene_graphs is not None and (image is not None or images is not None):
+        raise ValueError("scene graphs come from a file or from images, "
+                         "not both")
     if output is not None:
         check_output(output, [path, *checkpoints, scene_graphs, image,
                               images], overwrite=overwrite)
     if image is not None:
-        if text is None:
-            raise ValueError("--image goes with --text; give a folder with "
-                             "--images for the posts of --input")
-        if image_id is not None:
-            raise ValueError("give --image or --image-id, not both")
         image_id = image_key(image)
-    if images is not None and path is None:
-        raise ValueError("--images goes with --input; give one file with "
-                         "--image for --text")
-    if scene_graphs is not None and (image is not None or images is not None):
-        raise ValueError("--scene-graphs and --image/--images both give "
-                         "scene graphs: pick one")
-    models = [EEGA.from_pretrained(c, map_location=device)
-              for c in checkpoints]
-    model = models[0]
+    predictor = Predictor.from_pretrained(
+        checkpoints, map_location=device, batch_size=batch_size,
+        window_words=window_words, progress=path is not None)
+    model = predictor.models[0]
     report = None
     if text is not None:
         tokens = default_tokenizer()(text)
         if not tokens:
-            raise ValueError("--text is empty: nothing to extract from")
+            raise ValueError("the text is empty: nothing to extract from")
         samples = [Sample(tokens=tokens, image_id=image_id, source="--text")]
     else:
         samples, report = read_samples(path, data_format)
@@ -286,12 +294,11 @@ def predict_to_jsonl(checkpoint: Union[str, Sequence[str]], *,
         else:
             result = extract_image_graphs(model, config, image_files, device)
             graph_map, failed = result.graphs, result.errors
-            _report_images(samples, result)
-    _notify(_models_notices(models, samples, graph_map, report))
-    extracted = extract_with_confidence(
-        models, samples, batch_size=batch_size, scene_graphs=graph_map,
-        window_words=window_words)
-    lines, records = [], []
+            report_images(samples, result)
+    _notify(_models_notices(predictor.models, samples, graph_map, report))
+    samples = attach_scene_graphs(samples, graph_map)
+    extracted = predictor.predict(samples)
+    lines = []
     for sample, found in zip(samples, extracted):
         record = {"tokens": sample.tokens, "image_id": sample.image_id,
                   "quintuples": [quintuple_record(q, sample.tokens, c)
@@ -299,120 +306,9 @@ def predict_to_jsonl(checkpoint: Union[str, Sequence[str]], *,
         key = None if sample.image_id is None else image_key(sample.image_id)
         if key in failed:
             record["image_error"] = failed[key]
-        records.append(record)
         lines.append(json.dumps(record))
     if output is not None:
         write_atomically(output, "".join(line + "\n" for line in lines))
     if plot_dir is not None:
-        _plot_predictions(samples, extracted, graph_map or {}, image_files,
-                          Path(plot_dir))
+        plot_predictions(samples, extracted, image_files, Path(plot_dir))
     return lines
-
-
-# --------------------------------------------------- predicting from images
-def checkpoint_extractor(model: EEGA, checkpoint: str,
-                         detector: Optional[str] = None,
-                         force_detector: bool = False
-                         ) -> Optional[ExtractorConfig]:
-    """The extractor that turns a post's raw image into the scene graph the
-    model expects: the one recorded in the checkpoint, its detector replaced
-    by ``detector`` only with ``force_detector``. ``None``, with a
-    :class:`~jmere_pyg.data.DataNotice`, when the model was trained without
-    images (its image layers are off, or it saw no object class): the image
-    is then ignored.
-
-    Raises:
-        ValueError: when ``detector`` differs from the recorded one without
-            ``force_detector``, or when nothing is recorded (scene graphs
-            from files) and no forced ``detector`` is given.
-    """
-    if force_detector and detector is None:
-        raise ValueError("--force-detector needs --detector NAME_OR_PATH")
-    builder = model.graph_builder
-    if not model.config.use_image or (
-            builder is not None and len(builder.object_vocab) <= 1):
-        warnings.warn(f"{checkpoint} was trained without images; the "
-                      f"images are ignored and quintuples come from the text "
-                      f"alone", DataNotice, stacklevel=3)
-        return None
-    recorded = model.extractor_config
-    if recorded is None:
-        if detector is None or not force_detector:
-            raise ValueError(
-                f"{checkpoint} records no scene-graph extractor (its scene "
-                f"graphs were read from files, not extracted from images): "
-                f"give graphs made the same way with --scene-graphs, or "
-                f"extract with a detector it was not trained with: "
-                f"--detector NAME_OR_PATH --force-detector")
-        return ExtractorConfig(detector=detector)
-    if detector is not None and detector != recorded.detector:
-        if not force_detector:
-            raise ValueError(
-                f"{checkpoint} was trained on scene graphs from the detector "
-                f"{recorded.detector!r}, not {detector!r}: leave --detector "
-                f"out to use the recorded one, or add --force-detector")
-        return recorded.replace(detector=detector)
-    return recorded
-
-
-def extract_image_graphs(model: EEGA, config: ExtractorConfig,
-                         files: Mapping[str, Path],
-                         device: str = "cpu") -> ExtractionResult:
-    """Scene graphs of ``files`` (image file name -> path) by ``config``,
-    unreadable images counted in the result.
-
-    Raises:
-        ValueError: when the detector's feature size is not the one the
-            model was trained with.
-    """
-    extractor = SceneGraphExtractor(config, device=device)
-    builder = model.graph_builder
-    expected = 0 if builder is None else builder.object_feature_dim
-    if expected and extractor.feature_dim != expected:
-        raise ValueError(
-            f"the detector {config.detector!r} gives {extractor.feature_dim}"
-            f"-d object features, the model was trained with {expected}-d "
-            f"ones")
-    return extractor.extract(list(files.values()), progress=len(files) > 1)
-
-
-def _plot_predictions(samples: Sequence[Sample], extracted,
-                      graphs: Mapping[str, SceneGraph],
-                      files: Mapping[str, Path], folder: Path) -> None:
-    """``post{i}_{image}.png`` per post whose image has a scene graph: the
-    image, its boxes and predicates, and the extracted quintuples."""
-    from ..vision import plot_scene_graph
-    folder.mkdir(parents=True, exist_ok=True)
-    written = 0
-    for i, (sample, found) in enumerate(zip(samples, extracted)):
-        key = None if sample.image_id is None else image_key(sample.image_id)
-        if key in graphs and key in files:
-            plot_scene_graph(files[key], graphs[key],
-                             folder / f"post{i}_{Path(key).stem}.png",
-                             quintuples=[q for q, _ in found],
-                             tokens=sample.tokens)
-            written += 1
-    print(f"wrote {written} pictures to {folder}", file=sys.stderr)
-
-
-def _report_images(samples: Sequence[Sample],
-                   result: ExtractionResult) -> None:
-    """One line on stderr: posts with a scene graph, with an unreadable
-    image (by reason), without an image."""
-    counts = Counter()
-    reasons = Counter()
-    for sample in samples:
-        key = None if sample.image_id is None else image_key(sample.image_id)
-        if key is None:
-            counts["without image"] += 1
-        elif key in result.graphs:
-            counts["with a scene graph"] += 1
-        else:
-            counts["image unreadable"] += 1
-            reasons[result.failed[key]] += 1
-    parts = [f"{counts[name]} {name}" for name in (
-        "with a scene graph", "image unreadable", "without image")]
-    detail = ", ".join(f"{reason} {n}" for reason, n in sorted(
-        reasons.items()))
-    print(f"images: {len(samples)} posts: {', '.join(parts)}"
-          + (f" ({detail})" if detail else ""), file=sys.stderr)
