@@ -57,10 +57,9 @@ from timing import timed_ms  # noqa: E402
 from jmere_pyg.alignment import (GraphAlignment,  # noqa: E402
                                  gromov_wasserstein_distance)
 from jmere_pyg.alignment.batching import AlignmentProblem  # noqa: E402
-from jmere_pyg.alignment.synthetic import (  # noqa: E402
-    AlignmentInputs, random_alignment_batch)
-from jmere_pyg.alignment.reference import (  # noqa: E402
-    per_sample_pot_distances)
+from jmere_pyg.testing import (AlignmentInputs,  # noqa: E402
+                               per_sample_pot_distances,
+                               random_alignment_batch)
 
 METHODS = ("pot_loop", "pot_batched_dense", "masked_dense", "sparse")
 MODE_OF = {"pot_batched_dense": "dense", "masked_dense": "masked_dense",

@@ -113,7 +113,7 @@ def measure(checkpoint: Path, words: int, window_words: int, threads: int,
 
 def distance_timings(words: int) -> dict:
     from jmere_pyg.graphs import TextParser, dependency_distances
-    from jmere_pyg.graphs.reference import matrix_product_distances
+    from jmere_pyg.testing import matrix_product_distances
 
     heads = TextParser().parse(long_text(words).split()).heads
     started = time.perf_counter()

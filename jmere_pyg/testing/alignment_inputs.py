@@ -1,5 +1,6 @@
 """Random batches of word graphs and object graphs, shaped like a PyG batch:
-inputs for tests and benchmarks of :class:`GraphAlignment`."""
+inputs for tests and benchmarks of
+:class:`~jmere_pyg.alignment.GraphAlignment`."""
 from typing import NamedTuple, Sequence
 
 import torch
@@ -7,7 +8,8 @@ from torch import Tensor
 
 
 class AlignmentInputs(NamedTuple):
-    """The arguments of :meth:`GraphAlignment.forward`, in order."""
+    """The arguments of :meth:`~jmere_pyg.alignment.GraphAlignment.forward`,
+    in order."""
     x_word: Tensor
     edge_index_word: Tensor
     batch_word: Tensor

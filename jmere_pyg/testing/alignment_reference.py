@@ -15,7 +15,7 @@ import ot
 import torch
 from torch import Tensor
 
-from .costs import cosine_distance_dense
+from ..alignment.costs import cosine_distance_dense
 
 
 class PerSampleResult(NamedTuple):
