@@ -19,13 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def quality(monkeypatch):
     # quality.py imports its sibling error_analysis.py as a top-level module.
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks" / "quality"))
     return importlib.import_module("quality")
 
 
 @pytest.fixture
 def relation_decoding(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks" / "quality"))
     return importlib.import_module("relation_decoding")
 
 
@@ -150,7 +150,7 @@ def test_epoch_speed_times_the_trainers_step_without_teacher_targets(
     from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
     from jmere_pyg.training.trainer import load_splits, seed_everything
 
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks" / "speed"))
     epoch_speed = importlib.import_module("epoch_speed")
     raw = tmp_path / "data" / "raw"
     raw.mkdir(parents=True)

@@ -1,5 +1,5 @@
 """POT one sample at a time: the reference of the batched dense solvers
-(tests) and the ``pot_loop`` baseline of ``benchmarks/alignment.py``.
+(tests) and the ``pot_loop`` baseline of ``benchmarks/speed/alignment.py``.
 
 The problems of ``wasserstein_distance`` and
 ``gromov_wasserstein_distance(..., mode="dense")``: ``ot.sinkhorn`` (log

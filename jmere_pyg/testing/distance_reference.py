@@ -1,6 +1,6 @@
 """Syntactic distances the slow, obvious way: the reference that the
 breadth-first :func:`~jmere_pyg.graphs.dependency_distances` is tested
-against, and the "before" of ``benchmarks/long_input.py``.
+against, and the "before" of ``benchmarks/speed/long_input.py``.
 
 It was the implementation until the breadth-first search replaced it (main
 at 3a1375d): ``max_distance`` products of the dense ``[n, n]`` adjacency

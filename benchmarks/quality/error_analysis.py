@@ -1,6 +1,6 @@
 """Where a checkpoint's val errors come from.
 
-    python benchmarks/error_analysis.py runs/eega_mpnet/best \\
+    python benchmarks/quality/error_analysis.py runs/eega_mpnet/best \\
         --data-root data/jmere --out benchmarks/results/error_analysis.md
 
 Runs the model once over the split, sorts every strict false positive into

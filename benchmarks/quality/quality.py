@@ -1,6 +1,6 @@
 """Val quality of EEGA, its ablations and the levers tried, over seeds.
 
-    python benchmarks/quality.py --seeds 42 43 44 --epochs 15
+    python benchmarks/quality/quality.py --seeds 42 43 44 --epochs 15
 
 Trains each variant once per seed on the JMERE train split (text only: no
 images exist on this machine) with the offline encoder, selects the epoch on
@@ -99,7 +99,7 @@ VARIANTS = {
     "mpnet_student": MPNET_STUDENT,
     # mpnet_student with its forward passes under bfloat16 autocast, a
     # lever for speed: its steps take 0.6x float32's time on a CPU with
-    # AVX512-BF16 (benchmarks/epoch_speed.py). Val is scored in float32:
+    # AVX512-BF16 (benchmarks/speed/epoch_speed.py). Val is scored in float32:
     # experiments/eega_mpnet_student_bf16.json.
     "mpnet_student_bf16": {**MPNET_STUDENT, "mixed_precision": "bf16"},
 }
@@ -239,7 +239,7 @@ def main():
                        for name in rows if "epochs" in VARIANTS[name])
              + f"; batch size and learning rates from `{args.config}` "
              "unless the variant sets its own (`VARIANTS` in "
-             "`benchmarks/quality.py`).", "",
+             "`benchmarks/quality/quality.py`).", "",
              f"Machine: {machine(config)}; no images exist here, so every "
              f"run is text only.", "",
              "Mean ± standard deviation over seeds of the val split (a "

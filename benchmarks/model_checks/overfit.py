@@ -1,7 +1,7 @@
 """Can the whole chain learn? EEGA with the offline encoder overfits a few
 real training sentences.
 
-    python benchmarks/overfit.py --samples 32 --epochs 40
+    python benchmarks/model_checks/overfit.py --samples 32 --epochs 40
 
 Trains on the first N MNRE training sentences (text only: no images here)
 and reports the train quintuple F1 after each epoch and the wall time. The

@@ -2,9 +2,9 @@
 # On a GPU machine of the device tool: restore an encoder's float32 weights
 # from the float16 folders of scripts/device_bundle.sh, unpack the carried
 # JMERE graphs into data/, and write experiment files pointed at both and
-# at the device. Used by gpu_quality.sh and gpu_distil.sh.
+# at the device. Used by quality.sh and distil.sh.
 #
-#   bash benchmarks/gpu_experiment.sh minilm|mpnet DEVICE CONFIG_EXTRA OUT_DIR EXPERIMENT...
+#   bash benchmarks/gpu/prepare_experiment.sh minilm|mpnet DEVICE CONFIG_EXTRA OUT_DIR EXPERIMENT...
 #
 # minilm reads .gpu_minilm; mpnet joins $PARTS/.gpu_mpnet1 .. 5 (PARTS,
 # default '.': a carried folder is gone from the checkout there at the next

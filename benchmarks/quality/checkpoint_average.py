@@ -1,6 +1,6 @@
 """Val F1 of a run's best checkpoint averaged with its last state.
 
-    python benchmarks/checkpoint_average.py runs/eega_mpnet \\
+    python benchmarks/quality/checkpoint_average.py runs/eega_mpnet \\
         runs/eega_mpnet_seed43 runs/eega_mpnet_seed44 --data-root data/jmere
 
 A run folder of ``jmere-pyg train`` holds its best-on-val checkpoint

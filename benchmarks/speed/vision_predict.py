@@ -20,7 +20,7 @@ architecture).
 
 Usage::
 
-    python benchmarks/vision_predict.py [--detector tiny|rt_detr_r50]
+    python benchmarks/speed/vision_predict.py [--detector tiny|rt_detr_r50]
         [--posts 32] [--repeats 2] [--threads 1] [--json FILE]
 """
 import argparse
@@ -33,14 +33,14 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from jmere_pyg import EEGA, EEGAConfig, GraphBuilder  # noqa: E402
 from jmere_pyg.data import Sample, read_samples, write_jsonl  # noqa: E402
 from jmere_pyg.training.inference import predict_to_jsonl  # noqa: E402
 from jmere_pyg.vision import ExtractorConfig, SceneGraphExtractor  # noqa: E402
 
-MNRE_VAL = (Path(__file__).resolve().parents[2] / "shared" / "data" / "mnre"
+MNRE_VAL = (Path(__file__).resolve().parents[3] / "shared" / "data" / "mnre"
             / "mnre_val.txt")
 ID2LABEL = {0: "person", 1: "ball", 2: "car", 3: "dog"}
 

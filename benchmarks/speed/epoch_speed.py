@@ -1,10 +1,11 @@
 """Training-step time and encoder padding with and without length bucketing.
 
-    python benchmarks/epoch_speed.py --steps 60 --threads 1
-    python benchmarks/epoch_speed.py --config experiments/eega_mpnet.json \\
-        --steps 24 --threads 1
-    python benchmarks/epoch_speed.py --config experiments/eega_mpnet.json \\
-        --steps 12 --threads 2 --kinds bucketed --mixed-precision bf16
+    python benchmarks/speed/epoch_speed.py --steps 60 --threads 1
+    python benchmarks/speed/epoch_speed.py \\
+        --config experiments/eega_mpnet.json --steps 24 --threads 1
+    python benchmarks/speed/epoch_speed.py \\
+        --config experiments/eega_mpnet.json --steps 12 --threads 2 \\
+        --kinds bucketed --mixed-precision bf16
 
 For each batching (``plain``: the trainer's random batches; ``bucketed``:
 :class:`LengthBucketBatchSampler`) it reports the padding ratio of a whole

@@ -1,6 +1,6 @@
 """The alignment's share of a full EEGA training step at the paper's sizes.
 
-    python benchmarks/alignment_share.py --batch-size 16 --objects 10
+    python benchmarks/speed/alignment_share.py --batch-size 16 --objects 10
 
 Real JMERE training sentences, each given a synthetic scene graph of k
 objects with 2k random predicate edges (no images exist here), so the

@@ -1,6 +1,6 @@
 """Val F1 of trained checkpoints under each way of decoding entities.
 
-    python benchmarks/decoding.py runs/quality/eega_seed42/best \\
+    python benchmarks/quality/decoding.py runs/quality/eega_seed42/best \\
         runs/quality/no_edge_types_seed42/best --data-root data/jmere
 
 Runs each model once over the val split and decodes the same logits with

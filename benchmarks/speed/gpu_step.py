@@ -11,7 +11,7 @@ writes the graphs (``graphs.pt``), the fitted builder, the encoder's
 ``config.json`` and tokenizer (no weights) and the CPU rates of parsing and
 of graph building (``prepared.json``) to a folder of a few MB::
 
-    python benchmarks/gpu_step.py prepare --out /tmp/gpu_step
+    python benchmarks/speed/gpu_step.py prepare --out /tmp/gpu_step
 
 ``run``: an encoder of that shape with random weights (same shapes, same
 time as the real one), EEGA on top; the training step (host-to-device copy
@@ -22,8 +22,8 @@ median (and min) of N; ``--predict`` adds posts/s of the prediction stages
 (tokenising, model forward, decoding), ``--profile`` a torch.profiler
 summary of a few steps::
 
-    python benchmarks/gpu_step.py run --data /tmp/gpu_step --device cuda \\
-        --predict --profile
+    python benchmarks/speed/gpu_step.py run --data /tmp/gpu_step \\
+        --device cuda --predict --profile
 """
 import argparse
 import json
@@ -39,7 +39,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 from torch_geometric.data import Batch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from alignment_share import scene  # noqa: E402
 from timing import synchronize, timed_ms  # noqa: E402

@@ -16,9 +16,9 @@
 # processed JMERE graphs) carried with the call, MPNet-base's float16 parts
 # .gpu_mpnet1 .. 5 copied to PARTS by earlier calls of the same lease.
 #
-#   PARTS=/root/parts DEADLINE=560 bash benchmarks/gpu_distil.sh start
-#   bash benchmarks/gpu_distil.sh wait SECONDS   # progress, at most SECONDS
-#   bash benchmarks/gpu_distil.sh report         # logs, metrics, file to $OUT
+#   PARTS=/root/parts DEADLINE=560 bash benchmarks/gpu/distil.sh start
+#   bash benchmarks/gpu/distil.sh wait SECONDS   # progress, at most SECONDS
+#   bash benchmarks/gpu/distil.sh report         # logs, metrics, file to $OUT
 #
 # `start` returns at once: the pipeline runs in its own process session, so
 # it outlives the call that started it while the machine is held. DEADLINE
@@ -52,7 +52,7 @@ pipeline() {
   local started=$(date +%s)
   # At least 1: `timeout 0` would mean no limit at all.
   left() { local s=$(( DEADLINE - ($(date +%s) - started) )); echo $(( s > 1 ? s : 1 )); }
-  PY=$PY PARTS=$PARTS bash benchmarks/gpu_experiment.sh mpnet $DEVICE "$CONFIG_EXTRA" /tmp \
+  PY=$PY PARTS=$PARTS bash benchmarks/gpu/prepare_experiment.sh mpnet $DEVICE "$CONFIG_EXTRA" /tmp \
     experiments/eega_mpnet.json experiments/eega_mpnet_distil.json || return 1
   local targets=$TARGETS
   if [ -z "$targets" ]; then

@@ -18,7 +18,7 @@ shared machine it is the steadier figure.
 
 Usage::
 
-    python benchmarks/vision.py [--threads 1] [--images 4] [--device cpu]
+    python benchmarks/speed/vision.py [--threads 1] [--images 4] [--device cpu]
         [--families rt_detr_r18 ...] [--output benchmarks/results/vision.md]
 """
 import argparse
@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from jmere_pyg.vision import ExtractorConfig, SceneGraphExtractor  # noqa: E402
 
@@ -187,7 +187,7 @@ def main():
     text = "\n".join(table)
     print(text)
     if args.output:
-        command = "python benchmarks/vision.py " + " ".join(sys.argv[1:])
+        command = "python benchmarks/speed/vision.py " + " ".join(sys.argv[1:])
         Path(args.output).write_text(
             f"# Scene-graph extraction speed\n\n"
             f"Command: `{command}`\n\n"

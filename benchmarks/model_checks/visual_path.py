@@ -1,7 +1,7 @@
 """Does the visual path carry information? A synthetic task where the
 relation can be told only from the scene graph.
 
-    python benchmarks/visual_path.py --epochs 15
+    python benchmarks/model_checks/visual_path.py --epochs 15
 
 Every post reads "<A> and <B> at the park today": the entities are always
 two persons, and the relation is ``couple`` when the image shows the man

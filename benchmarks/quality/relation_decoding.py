@@ -1,7 +1,7 @@
 """Val F1 that trained checkpoints gain without training: other rules for
 deciding the relation of an entity pair, and ensembles.
 
-    python benchmarks/relation_decoding.py \\
+    python benchmarks/quality/relation_decoding.py \\
         eega_42=runs/quality_segment/eega_seed42/best \\
         eega_43=runs/quality_segment/eega_seed43/best \\
         --ensemble eega_42,eega_43 --data-root data/jmere

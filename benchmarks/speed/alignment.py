@@ -28,7 +28,7 @@ work every batched method shares, a floor for its forward time.
 
 Usage::
 
-    python benchmarks/alignment.py [--quick] [--sizes 8x1024x100 ...]
+    python benchmarks/speed/alignment.py [--quick] [--sizes 8x1024x100 ...]
         [--device cpu|cuda] [--dim 768] [--threads T] [--json FILE]
         [--plot FILE.png] [--methods sparse ...] [--no-torch-scatter]
 
@@ -49,7 +49,7 @@ import torch
 import torch_geometric.typing
 from torch import Tensor
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import ot  # noqa: E402
 from timing import timed_ms  # noqa: E402
