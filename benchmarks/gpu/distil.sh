@@ -2,15 +2,14 @@
 # experiments/eega_mpnet_distil.json on a GPU machine: three MPNet-base
 # teachers (experiments/eega_mpnet.json, seeds 42 43 44) trained at once,
 # their probabilities on the training posts written to a teacher-targets
-# file (`jmere-pyg teach`, top 4 tags a word pair, 11.5 MB), then three
-# students distilling that file, also at once. On a 2-core CPU this is about
-# 17 hours (docs/results.md); on an H200 each stage takes about 10 minutes
-# (three runs at once, about 19.5 s an epoch each: benchmarks/results/
-# gpu.md), more than one 15-minute lease holds together. So the stages can
-# run in two leases: the first brings the file back (`report`), and the
-# second starts from it with TARGETS=FILE, carried with the call. A file
-# committed under benchmarks/targets/ travels with every call: with one of
-# those the students alone fit one lease.
+# file (`jmere-pyg teach`, each word pair's top 4 tags), then three
+# students distilling that file, also at once. The two stages together take
+# longer than one 15-minute lease of the device tool (their times on the
+# H200: benchmarks/results/gpu.md), so they can run in two leases: the
+# first brings the file back (`report`), and the second starts from it with
+# TARGETS=FILE, carried with the call. A file committed under
+# benchmarks/targets/ travels with every call: with one of those the
+# students alone fit one lease.
 #
 # Needs, from scripts/device_bundle.sh: .gpu/site (POT) and .gpu_e2e (the
 # processed JMERE graphs) carried with the call, MPNet-base's float16 parts

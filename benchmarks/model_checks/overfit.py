@@ -4,8 +4,8 @@ real training sentences.
     python benchmarks/model_checks/overfit.py --samples 32 --epochs 40
 
 Trains on the first N MNRE training sentences (text only: no images here)
-and reports the train quintuple F1 after each epoch and the wall time. The
-model issue asks for train F1 >= 0.9 within a few minutes on CPU.
+and reports the train quintuple F1 after each epoch and the wall time
+(``benchmarks/results/model.md`` has the figures).
 """
 import argparse
 import json

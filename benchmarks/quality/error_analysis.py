@@ -1,7 +1,7 @@
 """Where a checkpoint's val errors come from.
 
     python benchmarks/quality/error_analysis.py runs/eega_mpnet/best \\
-        --data-root data/jmere --out benchmarks/results/error_analysis.md
+        --data-root data/jmere --out benchmarks/results/error_analysis_mpnet.md
 
 Runs the model once over the split, sorts every strict false positive into
 one cause, and counts by relation the gold quintuples whose entity pair was

@@ -1,7 +1,7 @@
 """Time and peak memory of ``predict`` on long posts (bounded work).
 
     python benchmarks/speed/long_input.py --threads 1 \\
-        --json benchmarks/results/long_input.json
+        --json /tmp/long_input.json
 
 Builds a tiny randomly initialised EEGA checkpoint (2-layer, 32-d BERT; the
 real offline spaCy parser) and runs ``predict --text`` on posts of 100,
