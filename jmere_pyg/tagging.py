@@ -29,7 +29,7 @@ Entities are found in one of two ways (:data:`ENTITY_DECODINGS`):
   cell of each span (:func:`segment_entities`). One uncertain diagonal or
   chain cell no longer cuts or drops an entity: on the val split it gave
   +0.3 to +1.9 strict F1 over ``"diagonal"`` for each of five trained
-  models (``benchmarks/decoding.py``).
+  models (``benchmarks/quality/decoding.py``).
 
 Precedence for colliding cells
 ------------------------------

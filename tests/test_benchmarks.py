@@ -4,7 +4,9 @@ figure under the wrong settings. Every experiment file loads and names
 files that exist, and the committed teacher-targets files fit the training
 posts they were written for. The relation-decoding benchmark's prior rule
 is checked against boosts computed by hand, and the epoch-speed benchmark
-times the trainer's own step."""
+times the trainer's own step. The benchmarks folder keeps its results
+policy (benchmarks/README.md): a report and a JSON per study, at most 60
+files, every script indexed."""
 import importlib
 from pathlib import Path
 
@@ -14,18 +16,20 @@ import torch
 from jmere_pyg.training import TrainingConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+RESULTS = BENCHMARKS / "results"
 
 
 @pytest.fixture
 def quality(monkeypatch):
     # quality.py imports its sibling error_analysis.py as a top-level module.
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks" / "quality"))
     return importlib.import_module("quality")
 
 
 @pytest.fixture
 def relation_decoding(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks" / "quality"))
     return importlib.import_module("relation_decoding")
 
 
@@ -150,7 +154,7 @@ def test_epoch_speed_times_the_trainers_step_without_teacher_targets(
     from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
     from jmere_pyg.training.trainer import load_splits, seed_everything
 
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks" / "speed"))
     epoch_speed = importlib.import_module("epoch_speed")
     raw = tmp_path / "data" / "raw"
     raw.mkdir(parents=True)
@@ -191,3 +195,32 @@ def test_the_results_json_keeps_every_runs_precision_and_recall(quality):
         assert run[f"{p}_precision"] == 50.0 and run[f"{p}_recall"] == 25.0
         assert run[f"{p}_f1"] == pytest.approx(100 / 3)
     assert record["ema"]["strict_f1"] == {"mean": 33.3, "std": None}
+
+
+def test_results_hold_a_report_and_a_json_per_study_and_linked_charts():
+    entries = sorted(RESULTS.iterdir())
+    assert not [p.name for p in entries if p.is_dir()], "no run folders"
+    assert len(entries) <= 60
+    reports = {p.stem for p in entries if p.suffix == ".md"}
+    records = {p.stem for p in entries if p.suffix == ".json"}
+    assert reports == records
+    linked = "".join(p.read_text(encoding="utf-8") for p in entries
+                     if p.suffix == ".md")
+    others = [p.name for p in entries if p.suffix not in (".md", ".json")]
+    assert [name for name in others
+            if not name.endswith(".png") or f"]({name})" not in linked] == []
+
+
+def test_every_benchmark_script_is_in_its_folders_section_of_the_readme():
+    # The README has one "## folder/: ..." section per folder of scripts.
+    sections = {}
+    for section in (BENCHMARKS / "README.md").read_text(
+            encoding="utf-8").split("\n## ")[1:]:
+        heading, _, body = section.partition("\n")
+        sections[heading.split(":")[0]] = body
+    missing = [str(path.relative_to(BENCHMARKS))
+               for path in sorted(BENCHMARKS.rglob("*"))
+               if path.suffix in (".py", ".sh")
+               and f"`{path.name}`" not in sections.get(
+                   f"{path.parent.name}/", "")]
+    assert missing == []

@@ -34,8 +34,8 @@ Gradients (``grad`` option):
 
 Samples without objects are left out of every solve (value 0, no NaN).
 
-:mod:`jmere_pyg.alignment.synthetic` makes random batches of inputs for
-tests and benchmarks.
+:mod:`jmere_pyg.testing` makes random batches of inputs for tests and
+benchmarks, and holds the per-sample POT reference.
 """
 from .common import GRAD_MODES, GROMOV_MODES, TransportResult
 from .gromov import gromov_wasserstein_distance

@@ -31,8 +31,8 @@ Default detector
 val2017 box AP, from the model cards (not measured here): RT-DETR R50 53.1,
 RT-DETR R18 46.5, DETR R50 42.0, YOLOS-small 36.1, YOLOS-tiny 28.7. Speed
 was measured here with random weights at the real architecture sizes
-(``benchmarks/vision.py``, ``benchmarks/results/vision.md``: CPU time per
-image on one thread): RT-DETR R50 has the highest published AP and, at its
+(``benchmarks/speed/vision.py``, ``benchmarks/results/vision.md``: CPU time
+per image on one thread): RT-DETR R50 has the highest published AP and, at its
 fixed 640 x 640 input, needs less CPU time per image than DETR R50,
 Conditional / Deformable DETR R50 and YOLOS-small at their 800-pixel
 inputs. RT-DETR R18 takes about half of its time for 6.6 AP less: the

@@ -1,7 +1,7 @@
 """Random PyG-style batches of word graphs and object graphs."""
 import pytest
 
-from jmere_pyg.alignment.synthetic import (  # noqa: F401 (used by the tests)
+from jmere_pyg.testing import (  # noqa: F401 (used by the tests)
     AlignmentInputs, random_alignment_batch)
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from jmere_pyg.alignment import gromov_wasserstein_distance, sparse_kernel
-from jmere_pyg.alignment.reference import per_sample_pot_distances
+from jmere_pyg.testing import per_sample_pot_distances
 
 from conftest import OBJECT_COUNTS, WORD_COUNTS, random_alignment_batch
 

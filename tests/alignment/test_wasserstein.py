@@ -4,7 +4,7 @@ import torch
 
 from jmere_pyg.alignment import wasserstein_distance
 from jmere_pyg.alignment.costs import cosine_distance_dense
-from jmere_pyg.alignment.reference import per_sample_pot_distances
+from jmere_pyg.testing import per_sample_pot_distances
 
 from conftest import OBJECT_COUNTS, WORD_COUNTS, random_alignment_batch
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from jmere_pyg.graphs import ParsedSentence, TextParser, dependency_distances
-from jmere_pyg.graphs.reference import matrix_product_distances
+from jmere_pyg.testing import matrix_product_distances
 
 TWEETS = [
     ["RT", "@Marcus_Mosher", ":", "#", "Cowboys", "WR", "Dez", "Bryant", "is",
