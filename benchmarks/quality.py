@@ -31,6 +31,7 @@ import torch
 from error_analysis import analyse_checkpoint, report_lines
 from jmere_pyg import JMEREDataset
 from jmere_pyg.training import TrainingConfig, train
+from jmere_pyg.training.run_folder import RunFolder
 
 #: Every variant trains without weight averaging unless it says otherwise,
 #: whatever the experiment file says, so that the variants measured before
@@ -122,9 +123,9 @@ def variant_config(name: str, config_path: str, **settings) -> TrainingConfig:
 
 
 def run_variant(name, seed, args):
-    run_dir = Path(args.runs) / f"{name}_seed{seed}"
-    metrics_path = run_dir / "metrics.json"
-    if not metrics_path.is_file():
+    run = RunFolder(Path(args.runs) / f"{name}_seed{seed}")
+    run_dir = run.path
+    if not run.metrics.is_file():
         if args.report_only:
             return None, run_dir, None
         # A variant with its own schedule length keeps it.
@@ -132,7 +133,7 @@ def run_variant(name, seed, args):
         train(variant_config(name, args.config, run_dir=str(run_dir),
                              seed=seed, epochs=epochs), progress=False)
     # Training and val time of every epoch, from the run's own log.
-    with open(run_dir / "log.jsonl") as log:
+    with open(run.log) as log:
         epochs = [json.loads(line) for line in log]
     timing = {"epochs": len(epochs),
               "seconds": round(sum(e["seconds"] for e in epochs))}
@@ -143,7 +144,7 @@ def run_variant(name, seed, args):
         timing["online"] = {"best_epoch": online["epoch"],
                             **{f"{p}_f1": 100 * online["online"][p]["f1"]
                                for p in PROTOCOLS}}
-    return json.loads(metrics_path.read_text()), run_dir, timing
+    return json.loads(run.metrics.read_text()), run_dir, timing
 
 
 def cpu_name() -> str:
@@ -296,8 +297,9 @@ def main():
     if "eega" in rows:
         seed, _, run_dir, _ = rows["eega"][0]
         metrics, analysis, entities = analyse_checkpoint(
-            run_dir / "best", JMEREDataset(config.data_root, split="val",
-                                           max_words=config.max_words))
+            RunFolder(run_dir).best,
+            JMEREDataset(config.data_root, split="val",
+                         max_words=config.max_words))
         lines += report_lines(f"Error analysis (eega, seed {seed}, val)",
                               metrics, analysis, entities)
     Path(args.out).write_text("\n".join(lines) + "\n")

@@ -11,6 +11,7 @@ import argparse
 from jmere_pyg import EEGA, JMEREDataset, Sample
 from jmere_pyg.training import TrainingConfig, train
 from jmere_pyg.training.reporting import format_quintuple
+from jmere_pyg.training.run_folder import RunFolder
 
 
 def main():
@@ -31,7 +32,7 @@ def main():
         print(f"val {protocol:6s} P {figures['precision']:.4f} "
               f"R {figures['recall']:.4f} F1 {figures['f1']:.4f}")
 
-    model = EEGA.from_pretrained(result.run_dir / "best")
+    model = EEGA.from_pretrained(RunFolder(result.run_dir).best)
     val = JMEREDataset(args.data_root, split="val")
     posts = [Sample(tokens=s.tokens) for s in val.samples[:3]]
     for post, quintuples in zip(posts, model.extract(posts)):

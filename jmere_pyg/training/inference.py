@@ -24,6 +24,7 @@ from ..models.eega import WINDOW_WORDS, extract_with_confidence
 from .config import DEFAULT_MAX_WORDS
 from .evaluation import evaluate, predict_ensemble, predict_graphs
 from .output_files import check_output, write_atomically
+from .run_folder import PER_RELATION_PLOT, TRANSPORT_PLAN_PLOT
 
 
 def count_scene_graph_matches(
@@ -184,12 +185,12 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
     if plot_dir is not None:
         from .plots import plot_per_relation, plot_transport_plan
         Path(plot_dir).mkdir(parents=True, exist_ok=True)
-        plot_per_relation(metrics, Path(plot_dir) / "per_relation_f1.png")
+        plot_per_relation(metrics, Path(plot_dir) / PER_RELATION_PLOT)
         with_objects = [i for i, graph in enumerate(graphs)
                         if graph[OBJECT].num_nodes > 0]
         if with_objects:
             plot_transport_plan(model, graphs[with_objects[0]],
-                                Path(plot_dir) / "transport_plan.png")
+                                Path(plot_dir) / TRANSPORT_PLAN_PLOT)
     if output is not None:
         write_atomically(output, json.dumps(metrics, indent=2) + "\n")
     return metrics

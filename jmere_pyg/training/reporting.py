@@ -5,6 +5,7 @@ from ..datasets import JMEREDataset
 from ..models import EEGA
 from .config import TrainingConfig
 from .evaluation import predict_graphs
+from .run_folder import RunFolder
 
 
 def format_quintuple(quintuple, tokens) -> str:
@@ -22,7 +23,7 @@ def print_examples(run_dir: Path, config: TrainingConfig, limit: int = 5,
         return
     dataset = JMEREDataset(config.data_root, split=split,
                            max_words=config.max_words)
-    model = EEGA.from_pretrained(Path(run_dir) / "best")
+    model = EEGA.from_pretrained(RunFolder(run_dir).best)
     graphs = [dataset[i] for i in range(min(limit, len(dataset)))]
     predictions, indices = predict_graphs(model, graphs)
     for found, index in zip(predictions, indices):
