@@ -1,4 +1,5 @@
 """Training settings, read from experiment files (JSON or YAML) and flags."""
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Union
@@ -6,12 +7,18 @@ from typing import List, Optional, Union
 from ..config_base import DictConfig
 from ..data.errors import deepest_nesting, load_json
 from ..models import EEGAConfig
+from ..records import RecordFormat, read_json_record
+from .output_files import write_atomically
 
 DEVICES = ("auto", "cpu", "cuda")
 MIXED_PRECISION = ("no", "bf16")
 LR_SCHEDULES = ("plateau", "linear_warmup")
 #: Longest post (in words) that training and evaluation read.
 DEFAULT_MAX_WORDS = 128
+#: A run's ``training_config.json``; files written before the stamps are
+#: version 1.
+TRAINING_CONFIG_RECORD = RecordFormat("jmere_pyg training config",
+                                      unstamped=1)
 
 
 @dataclass
@@ -201,6 +208,29 @@ class TrainingConfig(DictConfig):
         """Whether word pairs also learn soft targets (``teachers`` or
         ``teacher_targets``)."""
         return self.teachers is not None or self.teacher_targets is not None
+
+    def save(self, path: Union[str, Path]) -> None:
+        """Writes ``path`` (JSON, atomically): the settings, stamped as
+        :data:`TRAINING_CONFIG_RECORD`."""
+        write_atomically(path, json.dumps(
+            TRAINING_CONFIG_RECORD.stamp(self.to_dict()), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Union[str, Path]) -> "TrainingConfig":
+        """Reads a file written by :meth:`save` (a run's
+        ``training_config.json``), or by a jmere_pyg before the stamps.
+
+        Raises:
+            FileNotFoundError: when ``path`` does not exist.
+            ValueError: naming ``path``, for invalid JSON, another kind of
+                record, a format version this jmere_pyg does not read, or
+                invalid settings.
+        """
+        state = read_json_record(path, TRAINING_CONFIG_RECORD)
+        try:
+            return cls.from_dict(state)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
 
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":

@@ -33,6 +33,7 @@ from ..datasets import JMEREDataset
 from ..datasets.jmere import SCENE_GRAPH_FILE
 from ..graphs import PAIR, WORD
 from ..models import EEGA
+from ..records import RecordFormat
 from ..vision import ExtractorConfig
 from .config import TrainingConfig
 from .distillation import (TEACHER_ATTR, attach_teacher, distillation_loss,
@@ -46,6 +47,8 @@ from .sampling import LengthBucketBatchSampler
 
 #: Training steps between two progress-bar updates of the running loss.
 PROGRESS_EVERY = 10
+#: A run's ``last_state.pt``; files written before the stamps are version 1.
+RESUME_STATE_RECORD = RecordFormat("jmere_pyg resume state", unstamped=1)
 
 
 @dataclass
@@ -286,8 +289,7 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         if overwrite:
             _remove_run(run)
         run.path.mkdir(parents=True, exist_ok=True)
-        write_atomically(run.config,
-                         json.dumps(config.to_dict(), indent=2) + "\n")
+        config.save(run.config)
         if new_teacher_cache is not None:
             save_teacher_cache(run.teacher_cache, *new_teacher_cache)
 
@@ -537,12 +539,12 @@ def check_run_dir(run: RunFolder, config: TrainingConfig, *, resume: bool,
                                 f"not exist (no epoch of this run finished)")
     saved_path = run.config
     try:
-        saved = TrainingConfig.from_dict(json.loads(saved_path.read_text()))
+        saved = TrainingConfig.load(saved_path)
     except FileNotFoundError:
         raise FileNotFoundError(f"cannot resume: {saved_path} does not "
                                 f"exist") from None
-    except ValueError as error:  # JSONDecodeError is a ValueError
-        raise ValueError(f"cannot resume: {saved_path}: {error}") from None
+    except ValueError as error:
+        raise ValueError(f"cannot resume: {error}") from None
     if (saved.ema_decay is None) != (config.ema_decay is None):
         raise ValueError(f"cannot resume {run.path}: it was trained with "
                          f"ema_decay {saved.ema_decay}, not "
@@ -598,7 +600,8 @@ def save_last_state(path: Path, model, optimizer, scheduler,
     """Write what a resume needs, tensors and plain values only, so that
     :func:`load_last_state` reads it with ``torch.load(weights_only=True)``
     (no pickled code): weights, optimiser and scheduler state, progress,
-    every random generator's state and the weight average, if any."""
+    every random generator's state and the weight average, if any, stamped
+    as :data:`RESUME_STATE_RECORD`."""
     numpy_rng = np.random.get_state()
     python_rng = random.getstate()
     saved = {"model": model.state_dict(),
@@ -614,7 +617,7 @@ def save_last_state(path: Path, model, optimizer, scheduler,
         saved["cuda_rng"] = torch.cuda.get_rng_state_all()
     if averaged is not None:
         saved["averaged"] = averaged.state_dict()
-    save_atomically(saved, path)
+    save_atomically(RESUME_STATE_RECORD.stamp(saved), path)
 
 
 def load_last_state(path: Path, model, optimizer, scheduler,
@@ -624,11 +627,13 @@ def load_last_state(path: Path, model, optimizer, scheduler,
 
     Raises:
         ValueError: naming ``path`` when the file holds anything but tensors
-            and plain values (nothing in it is run), or is damaged, or when
-            ``averaged`` is given and the run was saved without a weight
-            average (or the other way round).
+            and plain values (nothing in it is run), is damaged, is another
+            kind of record or of a format version this jmere_pyg does not
+            read, or when ``averaged`` is given and the run was saved
+            without a weight average (or the other way round).
     """
-    saved = load_plain(path, "resume state", map_location=device)
+    saved = RESUME_STATE_RECORD.read(
+        load_plain(path, "resume state", map_location=device), path)
     if (averaged is None) != ("averaged" not in saved):
         raise ValueError(
             f"{path}: the run was saved "
