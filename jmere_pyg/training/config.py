@@ -5,9 +5,9 @@ from pathlib import Path
 from typing import List, Optional, Union
 
 from ..config_base import DictConfig
-from ..data.errors import deepest_nesting, load_json
 from ..models import EEGAConfig
 from ..records import RecordFormat, read_json_record
+from .experiment_files import read_experiment
 from .output_files import write_atomically
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -24,6 +24,10 @@ TRAINING_CONFIG_RECORD = RecordFormat("jmere_pyg training config",
 @dataclass
 class TrainingConfig(DictConfig):
     """How to train EEGA (paper, appendix C, where it says).
+
+    An experiment file (:meth:`from_file`) may extend another
+    (``"extends": "eega_minilm.json"``) and hold only what differs
+    (:mod:`jmere_pyg.training.experiment_files`).
 
     Args:
         data_root (str): dataset root; its ``raw/`` holds the split files
@@ -234,29 +238,19 @@ class TrainingConfig(DictConfig):
 
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":
-        """Read a JSON or YAML experiment file."""
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-            try:
-                values = yaml.safe_load(text)
-            except yaml.YAMLError as error:
-                raise ValueError(f"{path}: invalid YAML: {error}") from None
-            except RecursionError:
-                depth, line = deepest_nesting(text)
-                raise ValueError(f"{path}: YAML nested {depth:,} levels deep "
-                                 f"at line {line}, deeper than can be read"
-                                 ) from None
-        else:
-            try:
-                values = load_json(text)
-            except ValueError as error:
-                raise ValueError(f"{path}: {error}") from None
-        if not isinstance(values, dict):
-            raise ValueError(f"{path}: an experiment file holds one mapping of "
-                             f"settings")
+        """Read a JSON or YAML experiment file, with the files it extends
+        (:mod:`jmere_pyg.training.experiment_files`).
+
+        Raises:
+            FileNotFoundError: when the file or one it extends does not
+                exist.
+            ValueError: naming the file (and those it extends), for a file
+                that cannot be read as settings or invalid settings.
+        """
+        values, files = read_experiment(path)
         try:
             return cls.from_dict(values)
         except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+            extended = (f" (extending {', '.join(map(str, files[1:]))})"
+                        if len(files) > 1 else "")
+            raise ValueError(f"{files[0]}{extended}: {error}") from None

@@ -1,0 +1,114 @@
+"""Experiment files as data: one file extends another, and the seven
+experiments of experiments/ give exactly the settings they gave before they
+were rewritten as extensions."""
+import json
+from pathlib import Path
+
+import pytest
+
+from jmere_pyg.training import TrainingConfig
+from jmere_pyg.training.experiment_files import read_experiment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_MAIN = {"data_root": "data/jmere", "mnre_dir": "../shared/data/mnre",
+         "epochs": 30, "batch_size": 16, "lr": 0.001, "patience": 5,
+         "lr_schedule": "plateau", "bucket_by_length": True, "seed": 42}
+#: What each file of experiments/ read as at 7fb4bf2, before the files
+#: extended each other (paths relative to the repository's root, where the
+#: README runs them).
+BEFORE = {
+    "eega_minilm.json": {
+        **_MAIN, "run_dir": "runs/eega_minilm", "encoder_lr": 5e-05,
+        "ema_decay": 0.998, "model": {}},
+    "eega_minilm_student.json": {
+        **_MAIN, "run_dir": "runs/eega_minilm_student", "encoder_lr": 5e-05,
+        "ema_decay": 0.998,
+        "teacher_targets": "benchmarks/targets/minilm_four_top4.pt",
+        "distill_weight": 0.5, "model": {}},
+    "eega_mpnet.json": {
+        **_MAIN, "run_dir": "runs/eega_mpnet", "encoder_lr": 2e-05,
+        "model": {"encoder": "all-mpnet-base-v2"}},
+    "eega_mpnet_distil.json": {
+        **_MAIN, "run_dir": "runs/eega_mpnet_distil", "encoder_lr": 2e-05,
+        "teachers": ["runs/eega_mpnet/best", "runs/eega_mpnet_seed43/best",
+                     "runs/eega_mpnet_seed44/best"],
+        "distill_weight": 0.5, "model": {"encoder": "all-mpnet-base-v2"}},
+    "eega_mpnet_ema.json": {
+        **_MAIN, "run_dir": "runs/eega_mpnet_ema", "encoder_lr": 2e-05,
+        "ema_decay": 0.998, "model": {"encoder": "all-mpnet-base-v2"}},
+    "eega_mpnet_student.json": {
+        **_MAIN, "run_dir": "runs/eega_mpnet_student", "encoder_lr": 2e-05,
+        "teacher_targets": "benchmarks/targets/minilm_four_top4.pt",
+        "distill_weight": 0.5, "model": {"encoder": "all-mpnet-base-v2"}},
+    "eega_mpnet_student_bf16.json": {
+        **_MAIN, "run_dir": "runs/eega_mpnet_student_bf16",
+        "encoder_lr": 2e-05,
+        "teacher_targets": "benchmarks/targets/minilm_four_top4.pt",
+        "distill_weight": 0.5, "mixed_precision": "bf16",
+        "model": {"encoder": "all-mpnet-base-v2"}},
+}
+
+
+def write(path: Path, values: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values))
+    return path
+
+
+def test_every_experiment_file_is_listed():
+    assert sorted(p.name for p in (ROOT / "experiments").glob("*.json")) == \
+        sorted(BEFORE)
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE))
+def test_experiment_files_give_the_settings_they_gave_before(name,
+                                                             monkeypatch):
+    monkeypatch.chdir(ROOT)  # where the README runs them
+    config = TrainingConfig.from_file(f"experiments/{name}")
+    assert config.to_dict() == TrainingConfig.from_dict(BEFORE[name]).to_dict()
+
+
+def test_a_file_extends_another_and_merges_the_model_settings(tmp_path):
+    write(tmp_path / "base.json", {"epochs": 30, "lr": 0.01, "ema_decay": 0.9,
+                                   "model": {"heads": 2, "dropout": 0.3}})
+    write(tmp_path / "middle.json", {"extends": "base.json", "epochs": 5})
+    leaf = write(tmp_path / "variants" / "leaf.json", {
+        "extends": "../middle.json", "ema_decay": None,
+        "model": {"heads": 8}})
+    config = TrainingConfig.from_file(leaf)
+    assert (config.epochs, config.lr, config.ema_decay) == (5, 0.01, None)
+    assert (config.model.heads, config.model.dropout) == (8, 0.3)
+    _, files = read_experiment(leaf)
+    assert [f.name for f in files] == ["leaf.json", "middle.json",
+                                       "base.json"]
+
+
+def test_a_cycle_or_a_missing_parent_is_an_error_naming_the_file(tmp_path):
+    a = write(tmp_path / "a.json", {"extends": "b.json"})
+    write(tmp_path / "b.json", {"extends": "a.json"})
+    with pytest.raises(ValueError, match="a.json: the files it extends make a "
+                                         "cycle .*a.json -> .*b.json -> "
+                                         ".*a.json"):
+        TrainingConfig.from_file(a)
+    itself = write(tmp_path / "self.json", {"extends": "self.json"})
+    with pytest.raises(ValueError, match="self.json: the files it extends"):
+        TrainingConfig.from_file(itself)
+    orphan = write(tmp_path / "orphan.json", {"extends": "gone.json"})
+    with pytest.raises(FileNotFoundError, match="orphan.json: extends "
+                                                "'gone.json', but .*gone.json "
+                                                "does not exist"):
+        TrainingConfig.from_file(orphan)
+    with pytest.raises(ValueError, match="bad.json: extends names one "
+                                         "experiment file, got \\['a.json'\\]"):
+        TrainingConfig.from_file(write(tmp_path / "bad.json",
+                                       {"extends": ["a.json"]}))
+
+
+def test_a_bad_setting_names_the_file_and_those_it_extends(tmp_path):
+    write(tmp_path / "base.json", {"epochs": "30"})
+    leaf = write(tmp_path / "leaf.json", {"extends": "base.json"})
+    with pytest.raises(ValueError, match=r"leaf.json \(extending .*base.json\)"
+                                         r": TrainingConfig.epochs: expected "
+                                         r"int"):
+        TrainingConfig.from_file(leaf)
