@@ -26,8 +26,13 @@ class TrainingConfig(DictConfig):
     """How to train EEGA (paper, appendix C, where it says).
 
     An experiment file (:meth:`from_file`) may extend another
-    (``"extends": "eega_minilm.json"``) and hold only what differs
-    (:mod:`jmere_pyg.training.experiment_files`).
+    (``"extends": "eega_minilm.json"``) and hold only what differs, and its
+    paths are relative to its own folder, not to the working directory:
+    ``data_root``, ``mnre_dir``, ``run_dir``, ``images`` and
+    ``teacher_targets``, and ``teachers``, ``detector`` and
+    ``model.encoder`` where they are local folders
+    (:mod:`jmere_pyg.training.experiment_files`). Flags and the Python API
+    take paths as given.
 
     Args:
         data_root (str): dataset root; its ``raw/`` holds the split files
@@ -239,6 +244,7 @@ class TrainingConfig(DictConfig):
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":
         """Read a JSON or YAML experiment file, with the files it extends
+        and its paths relative to its folder
         (:mod:`jmere_pyg.training.experiment_files`).
 
         Raises:

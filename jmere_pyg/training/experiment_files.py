@@ -1,11 +1,20 @@
 """Experiment files: the settings of a training run as data (JSON or YAML),
-one file extending another.
+one file extending another, paths relative to the file.
 
 A file may name another in ``"extends"`` (relative to its own folder): it
 then holds only what differs. Its settings replace the other file's, and a
 mapping (``"model"``) is merged key by key, so ``{"extends": "base.json",
 "model": {"heads": 8}}`` keeps the base's other model settings. Chains are
 allowed; a cycle or a missing file is an error naming the file.
+
+Paths in a file are relative to the file's folder, not to the working
+directory, so that an experiment reads the same data from wherever it is
+started: :data:`PATH_SETTINGS` always; :data:`NAME_OR_PATH_SETTINGS` (a
+Hugging Face name or a local folder) when the value starts with ``.``, is
+absolute, or names something that exists beside the file (a Hugging Face
+name never starts with ``.``; write ``./name`` for a folder not made yet).
+Each file's paths are resolved against its own folder before the files are
+merged, and come out normalised (``experiments/../data`` is ``data``).
 """
 import os
 from pathlib import Path
@@ -15,13 +24,19 @@ from ..data.errors import deepest_nesting, load_json
 
 #: The key naming the file an experiment file extends.
 EXTENDS = "extends"
+#: Settings that are paths.
+PATH_SETTINGS = ("data_root", "mnre_dir", "run_dir", "images",
+                 "teacher_targets")
+#: Settings that are a Hugging Face name or a local path (``teachers`` a
+#: list of them); ``model.encoder`` is one too.
+NAME_OR_PATH_SETTINGS = ("teachers", "detector")
 
 
 def read_experiment(path: Union[str, os.PathLike]
                     ) -> Tuple[Dict[str, Any], List[Path]]:
     """The settings of the experiment file ``path`` with the files it
-    extends merged in, and the files read (``path`` first, then the one it
-    extends, and so on).
+    extends merged in and every path resolved, and the files read (``path``
+    first, then the one it extends, and so on).
 
     Raises:
         FileNotFoundError: when ``path`` or a file it extends does not
@@ -39,7 +54,7 @@ def read_experiment(path: Union[str, os.PathLike]
                 f"{chain[0]}: the files it extends make a cycle ("
                 + " -> ".join(map(str, chain + [path])) + ")")
         chain.append(path)
-        values = _read_mapping(path)
+        values = resolve_paths(_read_mapping(path), path.parent)
         parent = values.pop(EXTENDS, None)
         layers.append(values)
         if parent is None:
@@ -58,10 +73,39 @@ def read_experiment(path: Union[str, os.PathLike]
     return merged, chain
 
 
+def resolve_paths(values: Dict[str, Any], folder: Path) -> Dict[str, Any]:
+    """``values`` (one experiment file's settings) with its paths resolved
+    against ``folder``, as the module docstring says; values of the wrong
+    type are left for the settings' own checks."""
+    resolved = dict(values)
+    for name in PATH_SETTINGS:
+        if isinstance(resolved.get(name), str):
+            resolved[name] = _joined(folder, resolved[name])
+    if isinstance(resolved.get("detector"), str):
+        resolved["detector"] = _name_or_path(folder, resolved["detector"])
+    if isinstance(resolved.get("teachers"), list):
+        resolved["teachers"] = [
+            _name_or_path(folder, t) if isinstance(t, str) else t
+            for t in resolved["teachers"]]
+    model = resolved.get("model")
+    if isinstance(model, dict) and isinstance(model.get("encoder"), str):
+        resolved["model"] = {**model, "encoder": _name_or_path(
+            folder, model["encoder"])}
+    return resolved
+
+
 def _joined(folder: Path, value: str) -> str:
     """``value`` relative to ``folder`` (itself when absolute),
     normalised."""
     return os.path.normpath(os.path.join(folder, value))
+
+
+def _name_or_path(folder: Path, value: str) -> str:
+    """A Hugging Face name as it is; a path relative to ``folder``."""
+    if (value.startswith(".") or os.path.isabs(value)
+            or os.path.exists(os.path.join(folder, value))):
+        return _joined(folder, value)
+    return value
 
 
 def _merged(child: Dict[str, Any], base: Dict[str, Any]) -> Dict[str, Any]:

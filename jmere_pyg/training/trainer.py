@@ -93,7 +93,8 @@ def load_splits(config: TrainingConfig):
     """The train and val :class:`JMEREDataset` of ``config.data_root`` (with
     the scene graphs of ``config.images``, extracted on first use)."""
     if config.mnre_dir is not None:
-        JMEREDataset.prepare_root_from_mnre(config.data_root, config.mnre_dir)
+        JMEREDataset.prepare_root_from_mnre(config.data_root, config.mnre_dir,
+                                            required=("train", "val"))
     images = {}
     if config.images is not None:
         extractor = ExtractorConfig()

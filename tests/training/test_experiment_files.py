@@ -1,11 +1,13 @@
-"""Experiment files as data: one file extends another, and the seven
-experiments of experiments/ give exactly the settings they gave before they
-were rewritten as extensions."""
+"""Experiment files as data: one file extends another, paths are relative to
+the file, and the seven experiments of experiments/ give exactly the
+settings they gave before they were rewritten as extensions."""
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from jmere_pyg.cli import main
 from jmere_pyg.training import TrainingConfig
 from jmere_pyg.training.experiment_files import read_experiment
 
@@ -69,6 +71,15 @@ def test_experiment_files_give_the_settings_they_gave_before(name,
     assert config.to_dict() == TrainingConfig.from_dict(BEFORE[name]).to_dict()
 
 
+def test_the_main_job_reads_the_same_folders_from_anywhere(tmp_path,
+                                                           monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = TrainingConfig.from_file(ROOT / "experiments" / "eega_minilm.json")
+    assert Path(config.data_root) == ROOT / "data" / "jmere"
+    assert Path(config.mnre_dir) == ROOT.parent / "shared" / "data" / "mnre"
+    assert Path(config.run_dir) == ROOT / "runs" / "eega_minilm"
+
+
 def test_a_file_extends_another_and_merges_the_model_settings(tmp_path):
     write(tmp_path / "base.json", {"epochs": 30, "lr": 0.01, "ema_decay": 0.9,
                                    "model": {"heads": 2, "dropout": 0.3}})
@@ -112,3 +123,53 @@ def test_a_bad_setting_names_the_file_and_those_it_extends(tmp_path):
                                          r": TrainingConfig.epochs: expected "
                                          r"int"):
         TrainingConfig.from_file(leaf)
+
+
+def test_paths_are_relative_to_the_file_not_the_working_directory(
+        tmp_path, monkeypatch):
+    (tmp_path / "detectors" / "detr").mkdir(parents=True)
+    experiment = write(tmp_path / "experiments" / "x.json", {
+        "data_root": "../data", "mnre_dir": "../mnre", "run_dir": "../runs/x",
+        "images": "../images", "teacher_targets": "../targets.pt",
+        "detector": "../detectors/detr", "model": {"encoder": "bert-base"}})
+    student = write(tmp_path / "experiments" / "student.json", {
+        "teachers": ["../runs/a/best", "org/teacher", "/abs/teacher"]})
+    monkeypatch.chdir(tmp_path / "detectors")
+    config = TrainingConfig.from_file(experiment)
+    for name, where in (("data_root", "data"), ("mnre_dir", "mnre"),
+                        ("run_dir", "runs/x"), ("images", "images"),
+                        ("teacher_targets", "targets.pt"),
+                        ("detector", "detectors/detr")):
+        assert Path(getattr(config, name)) == tmp_path / where, name
+    assert config.model.encoder == "bert-base"  # a Hugging Face name
+    assert TrainingConfig.from_file(student).teachers == [
+        str(tmp_path / "runs" / "a" / "best"), "org/teacher", "/abs/teacher"]
+    # Run from the file's folder, the paths are as short as written.
+    monkeypatch.chdir(tmp_path)
+    relative = TrainingConfig.from_file(os.path.join("experiments", "x.json"))
+    assert (relative.data_root, relative.run_dir) == ("data", "runs/x")
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_reads_an_experiments_mnre_folder_from_anywhere(tmp_path,
+                                                              monkeypatch,
+                                                              capsys):
+    # The folder named in the file, beside it, holds no MNRE file: the error
+    # names it (resolved against the file) and only the files training reads.
+    (tmp_path / "mnre").mkdir()
+    experiment = write(tmp_path / "experiments" / "x.json", {
+        "data_root": "../data", "mnre_dir": "../mnre", "run_dir": "../run"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, _, err = run(capsys, "train", "--config", experiment)
+    assert code == 1 and len(err.splitlines()) == 1
+    assert f"{tmp_path / 'mnre'}" in err and "elsewhere" not in err
+    assert "mnre_train.txt" in err and "mnre_val.txt" in err
+    assert "mnre_test.txt" not in err
+    assert not (tmp_path / "run").exists()
