@@ -16,7 +16,7 @@ a :class:`RecordFormat` with ``unstamped`` set reads them as that version.
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Type, TypeVar, Union
 
 from .data.errors import load_json
 
@@ -24,6 +24,8 @@ from .data.errors import load_json
 KIND_KEY = "kind"
 #: The key of its format version, an int.
 VERSION_KEY = "format_version"
+
+Config = TypeVar("Config")
 
 
 @dataclass(frozen=True)
@@ -112,3 +114,22 @@ def read_json_record(path: Union[str, os.PathLike],
     except ValueError as error:  # UnicodeDecodeError is a ValueError
         raise ValueError(f"{path}: {error}") from None
     return record_format.read(state, path)
+
+
+def read_config_record(path: Union[str, os.PathLike],
+                       record_format: RecordFormat,
+                       config_class: Type[Config]) -> Config:
+    """The settings of ``config_class`` (a
+    :class:`~jmere_pyg.config_base.DictConfig`) in the JSON file ``path``,
+    a record of ``record_format``.
+
+    Raises:
+        FileNotFoundError: when ``path`` does not exist.
+        ValueError: naming ``path``, as :func:`read_json_record` does, and
+            for invalid settings.
+    """
+    content = read_json_record(path, record_format)
+    try:
+        return config_class.from_dict(content)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None

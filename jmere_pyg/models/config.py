@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from ..config_base import DictConfig
-from ..records import RecordFormat, read_json_record
+from ..records import RecordFormat, read_config_record
 from ..tagging import ENTITY_DECODINGS
 
 ALIGNMENT_MODES = ("sparse", "dense")
@@ -188,8 +188,4 @@ class EEGAConfig(DictConfig):
                 record, a format version this jmere_pyg does not read, or
                 invalid settings.
         """
-        state = read_json_record(path, CONFIG_RECORD)
-        try:
-            return cls.from_dict(state)
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+        return read_config_record(path, CONFIG_RECORD, cls)

@@ -6,7 +6,7 @@ from typing import List, Optional, Union
 
 from ..config_base import DictConfig
 from ..models import EEGAConfig
-from ..records import RecordFormat, read_json_record
+from ..records import RecordFormat, read_config_record
 from .experiment_files import read_experiment
 from .output_files import write_atomically
 
@@ -235,11 +235,7 @@ class TrainingConfig(DictConfig):
                 record, a format version this jmere_pyg does not read, or
                 invalid settings.
         """
-        state = read_json_record(path, TRAINING_CONFIG_RECORD)
-        try:
-            return cls.from_dict(state)
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+        return read_config_record(path, TRAINING_CONFIG_RECORD, cls)
 
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Union
 
-from ..records import RecordFormat, read_json_record
+from ..records import RecordFormat, read_config_record
 from .extractor import ExtractorConfig
 
 PathLike = Union[str, os.PathLike]
@@ -40,12 +40,7 @@ def read_extractor_file(path: PathLike) -> ExtractorConfig:
             record, a format version this jmere_pyg does not read, or
             invalid settings.
     """
-    content = read_json_record(path, EXTRACTOR_RECORD)
-    try:
-        return ExtractorConfig.from_dict(content)
-    except ValueError as error:
-        raise ValueError(f"{path}: not a scene-graph extractor record: "
-                         f"{error}") from None
+    return read_config_record(path, EXTRACTOR_RECORD, ExtractorConfig)
 
 
 def check_same_extractor(recorded: ExtractorConfig, recorded_in: PathLike,

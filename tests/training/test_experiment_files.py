@@ -74,7 +74,8 @@ def test_experiment_files_give_the_settings_they_gave_before(name,
 def test_the_main_job_reads_the_same_folders_from_anywhere(tmp_path,
                                                            monkeypatch):
     monkeypatch.chdir(tmp_path)
-    config = TrainingConfig.from_file(ROOT / "experiments" / "eega_minilm.json")
+    config = TrainingConfig.from_file(ROOT / "experiments"
+                                      / "eega_minilm.json")
     assert Path(config.data_root) == ROOT / "data" / "jmere"
     assert Path(config.mnre_dir) == ROOT.parent / "shared" / "data" / "mnre"
     assert Path(config.run_dir) == ROOT / "runs" / "eega_minilm"
@@ -110,8 +111,8 @@ def test_a_cycle_or_a_missing_parent_is_an_error_naming_the_file(tmp_path):
                                                 "'gone.json', but .*gone.json "
                                                 "does not exist"):
         TrainingConfig.from_file(orphan)
-    with pytest.raises(ValueError, match="bad.json: extends names one "
-                                         "experiment file, got \\['a.json'\\]"):
+    with pytest.raises(ValueError, match=r"bad.json: extends names one "
+                                         r"experiment file, got \['a.json'\]"):
         TrainingConfig.from_file(write(tmp_path / "bad.json",
                                        {"extends": ["a.json"]}))
 
