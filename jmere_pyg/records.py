@@ -1,8 +1,8 @@
 """Versioned records: every file jmere_pyg writes and reads back (a
 checkpoint's ``config.json`` and ``graph_builder.json``, a run's
-``training_config.json`` and ``last_state.pt``, the scene-graph extractor
-record, teacher targets) is a mapping stamped with its kind and format
-version, and checked for both when it is read.
+``training_config.json``, ``last_state.pt`` and ``teacher_probs.pt``, the
+scene-graph extractor record, teacher targets) is a mapping stamped with
+its kind and format version, and checked for both when it is read.
 
 A stamped record holds two more keys, :data:`KIND_KEY` and
 :data:`VERSION_KEY`, beside its own::
@@ -58,10 +58,11 @@ class RecordFormat:
 
         Raises:
             ValueError: naming ``path``, when ``record`` is not a mapping,
-                is another kind of record, lacks its format version (or,
-                unstamped, is not read as this kind), or has a version this
-                jmere_pyg does not read: newer (written by a newer
-                jmere_pyg) or older than :attr:`oldest`.
+                is another kind of record, has no stamp (and
+                :attr:`unstamped` is ``None``) or a kind without a version,
+                or has a version this jmere_pyg does not read: newer
+                (written by a newer jmere_pyg) or older than
+                :attr:`oldest`.
         """
         if not isinstance(record, dict):
             raise ValueError(f"{path}: not a {self.kind} (expected a "

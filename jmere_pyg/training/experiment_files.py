@@ -81,12 +81,13 @@ def resolve_paths(values: Dict[str, Any], folder: Path) -> Dict[str, Any]:
     for name in PATH_SETTINGS:
         if isinstance(resolved.get(name), str):
             resolved[name] = _joined(folder, resolved[name])
-    if isinstance(resolved.get("detector"), str):
-        resolved["detector"] = _name_or_path(folder, resolved["detector"])
-    if isinstance(resolved.get("teachers"), list):
-        resolved["teachers"] = [
-            _name_or_path(folder, t) if isinstance(t, str) else t
-            for t in resolved["teachers"]]
+    for name in NAME_OR_PATH_SETTINGS:
+        value = resolved.get(name)
+        if isinstance(value, str):
+            resolved[name] = _name_or_path(folder, value)
+        elif isinstance(value, list):
+            resolved[name] = [_name_or_path(folder, v) if isinstance(v, str)
+                              else v for v in value]
     model = resolved.get("model")
     if isinstance(model, dict) and isinstance(model.get("encoder"), str):
         resolved["model"] = {**model, "encoder": _name_or_path(
