@@ -11,6 +11,7 @@ import argparse
 from jmere_pyg import JMEREDataset, Predictor
 from jmere_pyg.training import TrainingConfig, train
 from jmere_pyg.training.reporting import format_quintuple
+from jmere_pyg.run_folder import RunFolder
 
 
 def main():
@@ -31,7 +32,7 @@ def main():
         print(f"val {protocol:6s} P {figures['precision']:.4f} "
               f"R {figures['recall']:.4f} F1 {figures['f1']:.4f}")
 
-    predictor = Predictor.from_pretrained(str(result.run_dir / "best"))
+    predictor = Predictor.from_pretrained(str(RunFolder(result.run_dir).best))
     posts = JMEREDataset(args.data_root, split="val").samples_of()[:3]
     for post, quintuples in zip(posts, predictor.extract(posts)):
         print(" ".join(post.tokens))

@@ -10,6 +10,7 @@ import torch
 from torch_geometric.data import Batch, HeteroData
 
 from .graphs import OBJECT, WORD
+from .run_folder import LEARNING_CURVES_PLOT, PER_RELATION_PLOT, RunFolder
 
 
 def _pyplot():
@@ -99,9 +100,9 @@ def plot_transport_plan(model, graph: HeteroData, out_path: Path) -> Path:
 
 def plot_run(run_dir: Path) -> List[Path]:
     """Learning curves and per-relation F1 of a finished training run."""
-    run_dir = Path(run_dir)
-    written = [plot_learning_curves(run_dir / "log.jsonl",
-                                    run_dir / "learning_curves.png")]
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    written.append(plot_per_relation(metrics, run_dir / "per_relation_f1.png"))
+    run = RunFolder(run_dir)
+    written = [plot_learning_curves(run.log,
+                                    run.path / LEARNING_CURVES_PLOT)]
+    metrics = json.loads(run.metrics.read_text())
+    written.append(plot_per_relation(metrics, run.path / PER_RELATION_PLOT))
     return written

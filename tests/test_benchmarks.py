@@ -18,6 +18,7 @@ from jmere_pyg.training import TrainingConfig
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 RESULTS = BENCHMARKS / "results"
+VARIANTS_DIR = str(ROOT / "experiments" / "variants")
 
 
 @pytest.fixture
@@ -42,16 +43,21 @@ def relation_decoding(monkeypatch):
 ])
 def test_variant_is_its_experiment_file(quality, variant, experiment):
     expected = TrainingConfig.from_file(ROOT / "experiments" / experiment)
-    built = quality.variant_config(
-        variant, str(ROOT / "experiments" / "eega_minilm.json"),
-        run_dir=expected.run_dir)
+    built = quality.variant_config(variant, VARIANTS_DIR,
+                                   run_dir=expected.run_dir)
     assert built.to_dict() == expected.to_dict()
 
 
+def test_every_variant_is_one_experiment_file(quality):
+    assert sorted(quality.VARIANTS) == sorted(
+        path.stem for path in Path(VARIANTS_DIR).glob("*.json"))
+
+
 def test_variants_train_without_the_average_unless_they_say_so(quality):
-    built = quality.variant_config(
-        "eega", str(ROOT / "experiments" / "eega_minilm.json"), seed=7)
+    built = quality.variant_config("eega", VARIANTS_DIR, seed=7)
     assert built.ema_decay is None and built.seed == 7
+    assert all(quality.variant_config(name, VARIANTS_DIR).ema_decay is None
+               for name in quality.VARIANTS if not name.startswith("ema"))
     assert not ({"mpnet", "mpnet_distil", "mpnet_student",
                  "mpnet_student_bf16"} & set(quality.DEFAULT_VARIANTS))
 
@@ -76,14 +82,10 @@ def test_a_variant_with_its_own_schedule_length_keeps_it(quality, tmp_path,
 
     monkeypatch.setattr(quality, "train", fake_train)
     args = type("Args", (), {"runs": str(tmp_path), "report_only": False,
-                             "epochs": 30,
-                             "config": str(ROOT / "experiments"
-                                           / "eega_minilm.json")})
+                             "epochs": 15, "variants_dir": VARIANTS_DIR})
     quality.run_variant("ema", 42, args)
     quality.run_variant("ema_linear", 42, args)
-    assert trained == {"plateau": 30,
-                       "linear_warmup": quality.VARIANTS["ema_linear"][
-                           "epochs"]}
+    assert trained == {"plateau": 15, "linear_warmup": 20}
 
 
 @pytest.mark.integration
@@ -115,7 +117,8 @@ def test_committed_teacher_targets_fit_the_training_posts(targets, mnre_file):
 
 
 @pytest.mark.parametrize("experiment", sorted(
-    (ROOT / "experiments").glob("*.json")), ids=lambda p: p.name)
+    (ROOT / "experiments").rglob("*.json")),
+    ids=lambda p: str(p.relative_to(ROOT / "experiments")))
 def test_experiment_file_loads_and_its_targets_exist(experiment):
     config = TrainingConfig.from_file(experiment)
     if config.teacher_targets is not None:

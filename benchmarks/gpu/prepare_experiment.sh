@@ -10,9 +10,10 @@
 # default '.': a carried folder is gone from the checkout there at the next
 # call that does not carry it, so calls that bring one part each copy it to
 # a folder of their own, e.g. /root/parts) and checks their SHA-256.
-# Each experiments/NAME.json becomes OUT_DIR/NAME.json with the encoder
-# /tmp/encoder32, mnre_dir data/jmere/raw, DEVICE, the keys of the JSON
-# object CONFIG_EXTRA, and no teachers (a run names its own).
+# Each experiments/NAME.json becomes OUT_DIR/NAME.json, a file extending it
+# with the encoder /tmp/encoder32, mnre_dir data/jmere/raw, DEVICE, the keys
+# of the JSON object CONFIG_EXTRA (paths in it are relative to OUT_DIR), and
+# no teachers (a run names its own).
 ENCODER=$1; DEVICE=$2; CONFIG_EXTRA=$3; OUT_DIR=$4; shift 4
 PY=${PY:-python3}; PARTS=${PARTS:-.}
 mkdir -p data "$OUT_DIR" && tar xzf .gpu_e2e/jmere.tar.gz -C data || exit 1
@@ -27,7 +28,7 @@ case $ENCODER in
   *) echo "the encoder must be minilm or mpnet, got '$ENCODER'"; exit 1 ;;
 esac
 $PY - "$FLOAT16" "$DEVICE" "$CONFIG_EXTRA" "$OUT_DIR" "$@" <<'PY'
-import json, pathlib, sys
+import json, os, pathlib, sys
 import torch
 from transformers import AutoModel, AutoTokenizer
 float16, device, extra, out_dir, *experiments = sys.argv[1:]
@@ -35,10 +36,10 @@ AutoModel.from_pretrained(float16, dtype=torch.float32).save_pretrained(
     "/tmp/encoder32")
 AutoTokenizer.from_pretrained(float16).save_pretrained("/tmp/encoder32")
 for experiment in experiments:
-    config = json.load(open(experiment))
-    config.update(mnre_dir="data/jmere/raw", device=device, **json.loads(extra))
+    config = {"extends": os.path.abspath(experiment),
+              "mnre_dir": os.path.abspath("data/jmere/raw"), "device": device,
+              "teachers": None, **json.loads(extra)}
     config["model"] = {**config.get("model", {}), "encoder": "/tmp/encoder32"}
-    config.pop("teachers", None)
     name = pathlib.Path(experiment).name
     json.dump(config, open(pathlib.Path(out_dir, name), "w"), indent=1)
 PY

@@ -19,6 +19,7 @@ from pathlib import Path
 from jmere_pyg import EEGA, JMEREDataset
 from jmere_pyg.data.tensor_files import load_plain
 from jmere_pyg.training import evaluate
+from jmere_pyg.run_folder import LAST_STATE_FILE, RunFolder
 
 PROTOCOLS = ("strict", "paper", "mner")
 
@@ -26,10 +27,11 @@ PROTOCOLS = ("strict", "paper", "mner")
 def average_with_last(model: EEGA, run_dir: Path) -> EEGA:
     """Replace every floating-point weight of ``model`` (the run's best
     checkpoint) by its mean with the same weight of ``last_state.pt``."""
-    last = load_plain(run_dir / "last_state.pt", "resume state")["model"]
+    last = load_plain(RunFolder(run_dir).last_state, "resume state")["model"]
     best = model.state_dict()
     if best.keys() != last.keys():
-        sys.exit(f"{run_dir}: best/ and last_state.pt hold different weights")
+        sys.exit(f"{run_dir}: best/ and {LAST_STATE_FILE} hold different "
+                 f"weights")
     model.load_state_dict({
         name: (value + last[name].to(value.dtype)) / 2
         if value.is_floating_point() else value
@@ -60,7 +62,7 @@ def main():
              + " |", "|---|---|" + "---|" * len(PROTOCOLS)]
     changes = []
     for run_dir in args.runs:
-        model = EEGA.from_pretrained(run_dir / "best")
+        model = EEGA.from_pretrained(RunFolder(run_dir).best)
         best = f1s(model)
         mean = f1s(average_with_last(model, run_dir))
         changes.append([m - b for m, b in zip(mean, best)])

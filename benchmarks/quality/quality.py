@@ -9,7 +9,9 @@ val quintuple F1, and reports mean and standard deviation of val P/R/F1
 seed's EEGA run. Finished runs are reused, so an interrupted benchmark
 continues where it stopped; ``--report-only`` writes the report from the
 runs finished so far and names the ones missing. Writes
-``benchmarks/results/quality.md`` (and ``--json``). The ``mpnet`` variant
+``benchmarks/results/quality.md`` (and ``--json``). Each variant is an
+experiment file, ``experiments/variants/NAME.json``, extending the main
+experiments (``VARIANTS`` says what each one tries). The ``mpnet`` variant
 (``experiments/eega_mpnet.json``'s settings) and the ``mpnet_distil``
 variant (``eega_mpnet_distil.json``: ``mpnet`` taught by the three seeds of
 ``mpnet``) and the ``mpnet_student`` variant (``eega_mpnet_student.json``:
@@ -30,79 +32,60 @@ import torch
 
 from error_analysis import analyse_checkpoint, report_lines
 from jmere_pyg import JMEREDataset
+from jmere_pyg.models.encoders import DEFAULT_ENCODER
 from jmere_pyg.training import TrainingConfig, train
+from jmere_pyg.run_folder import RunFolder
 
-#: Every variant trains without weight averaging unless it says otherwise,
-#: whatever the experiment file says, so that the variants measured before
-#: the main job took it up stay what they were.
-BASELINE = {"ema_decay": None}
-#: The main job's weight average (experiments/eega_minilm.json), shared by
-#: ema and every variant built on it.
-EMA = {"ema_decay": 0.998}
-#: The MPNet-base variants' shared departures: the encoder and its rate.
-MPNET = {"encoder_lr": 2e-5, "model": {"encoder": "all-mpnet-base-v2"}}
-#: MPNet-base learning from the committed targets of four MiniLM-L6
-#: checkpoints (52.13 val paper F1 as one ensemble), so it needs no teacher
-#: runs.
-MPNET_STUDENT = {**MPNET,
-                 "teacher_targets": "benchmarks/targets/minilm_four_top4.pt",
-                 "distill_weight": 0.5}
-#: Each variant's departures from the experiment file and BASELINE: training
-#: settings, and under "model" the model's.
-VARIANTS = {
-    "eega": {},
-    "no_edge_types": {"model": {"use_edge_types": False}},
-    "no_multi_channel": {"model": {"use_multi_channel": False}},
+#: The variants, in the order of the report: each is the experiment file
+#: experiments/variants/NAME.json, which extends the main experiments.
+VARIANTS = (
+    # The main job's model without the weight average, as the ablations
+    # were measured before the main job took it up; and the two ablations.
+    "eega", "no_edge_types", "no_multi_channel",
     # Not an ablation: the main job's model plus dilated convolutions over
     # the word-pair grid, a lever for quality (off by default).
-    "grid_conv": {"model": {"pair_conv_channels": 32}},
+    "grid_conv",
     # Likewise: a rank-128 bilinear (biaffine) term in the pair logits.
-    "bilinear": {"model": {"pair_bilinear_dim": 128}},
+    "bilinear",
     # eega scored, selected and saved as an exponential moving average of
-    # its weights over about 500 steps: the main job's configuration since.
-    "ema": EMA,
+    # its weights over about 500 steps: the main job's configuration since
+    # (experiments/eega_minilm.json itself).
+    "ema",
     # The ablations again on the main job's configuration, weight average
     # included.
-    "ema_no_edge_types": {**EMA, "model": {"use_edge_types": False}},
-    "ema_no_multi_channel": {**EMA,
-                             "model": {"use_multi_channel": False}},
+    "ema_no_edge_types", "ema_no_multi_channel",
     # Levers on top of ema, the main job. A warm-up over the first 10 % of
     # the steps, then a linear decay to 0, in place of halving on a val
     # plateau; it fixes its own length (20 epochs: the plateau runs stopped
     # after 10-19), since a schedule that decays to 0 at --epochs 30 would
     # still be at half its rate where early stopping ends most runs.
-    "ema_linear": {**EMA, "lr_schedule": "linear_warmup",
-                   "epochs": 20},
-    # Twice and half the encoder's learning rate (the experiment file's is
-    # 5e-5).
-    "ema_encoder_lr": {**EMA, "encoder_lr": 1e-4},
-    "ema_encoder_lr_half": {**EMA, "encoder_lr": 2.5e-5},
+    "ema_linear",
+    # Twice and half the encoder's learning rate (the main job's is 5e-5).
+    "ema_encoder_lr", "ema_encoder_lr_half",
     # Against overfitting (the main job's training loss falls from 0.13 to
     # 0.004 while val peaks near epoch 10): three times the dropout of the
     # new layers, and half the batch, twice the steps per epoch.
-    "ema_dropout": {**EMA, "model": {"dropout": 0.3}},
-    "ema_batch8": {**EMA, "batch_size": 8},
+    "ema_dropout", "ema_batch8",
     # eega with the optional MPNet-base encoder at its own learning rate:
-    # experiments/eega_mpnet.json (tests/test_benchmarks.py checks they
-    # agree). Needs the `mpnet` extra and about 2.5 h per seed on a 2-core
-    # CPU, so it and its students run only when named.
-    "mpnet": MPNET,
+    # experiments/eega_mpnet.json. Needs the `mpnet` extra and about 2.5 h
+    # per seed on a 2-core CPU, so it and its students run only when named.
+    "mpnet",
     # mpnet distilling the three seeds of mpnet (their mean tag
     # probabilities as soft targets, half the loss):
     # experiments/eega_mpnet_distil.json. Needs those three runs first.
-    "mpnet_distil": {**MPNET,
-                     "teachers": ["runs/eega_mpnet/best",
-                                  "runs/eega_mpnet_seed43/best",
-                                  "runs/eega_mpnet_seed44/best"],
-                     "distill_weight": 0.5},
-    # experiments/eega_mpnet_student.json.
-    "mpnet_student": MPNET_STUDENT,
+    "mpnet_distil",
+    # MPNet-base learning from the committed targets of four MiniLM-L6
+    # checkpoints (52.13 val paper F1 as one ensemble), so it needs no
+    # teacher runs: experiments/eega_mpnet_student.json.
+    "mpnet_student",
     # mpnet_student with its forward passes under bfloat16 autocast, a
     # lever for speed: its steps take 0.6x float32's time on a CPU with
     # AVX512-BF16 (benchmarks/speed/epoch_speed.py). Val is scored in float32:
     # experiments/eega_mpnet_student_bf16.json.
-    "mpnet_student_bf16": {**MPNET_STUDENT, "mixed_precision": "bf16"},
-}
+    "mpnet_student_bf16",
+)
+#: Where the variants' experiment files are.
+VARIANTS_DIR = "experiments/variants"
 #: What runs when --variants is not given: every MiniLM-L6 variant.
 DEFAULT_VARIANTS = [name for name in VARIANTS
                     if not name.startswith("mpnet")]
@@ -111,28 +94,34 @@ PROTOCOLS = ("strict", "paper", "mner")
 FIGURES = ("precision", "recall", "f1")
 
 
-def variant_config(name: str, config_path: str, **settings) -> TrainingConfig:
-    """The experiment file with BASELINE, the variant's departures and then
-    ``settings`` (run folder, seed, epochs) applied."""
-    config = TrainingConfig.from_file(config_path).to_dict()
-    variant = {**BASELINE, **VARIANTS[name]}
-    config.update(variant, **settings, model={**config.get("model", {}),
-                                              **variant.get("model", {})})
-    return TrainingConfig.from_dict(config)
+def variant_config(name: str, folder: str = VARIANTS_DIR,
+                   **settings) -> TrainingConfig:
+    """The variant's experiment file ``folder/NAME.json`` with ``settings``
+    (run folder, seed, epochs) applied."""
+    return TrainingConfig.from_file(Path(folder) / f"{name}.json").replace(
+        **settings)
+
+
+def own_epochs(config: TrainingConfig) -> bool:
+    """Whether a variant keeps its own number of epochs rather than
+    ``--epochs``: a linear schedule decays to 0 at its last epoch, so its
+    length is part of the variant."""
+    return config.lr_schedule == "linear_warmup"
 
 
 def run_variant(name, seed, args):
-    run_dir = Path(args.runs) / f"{name}_seed{seed}"
-    metrics_path = run_dir / "metrics.json"
-    if not metrics_path.is_file():
+    run = RunFolder(Path(args.runs) / f"{name}_seed{seed}")
+    run_dir = run.path
+    if not run.metrics.is_file():
         if args.report_only:
             return None, run_dir, None
-        # A variant with its own schedule length keeps it.
-        epochs = VARIANTS[name].get("epochs", args.epochs)
-        train(variant_config(name, args.config, run_dir=str(run_dir),
-                             seed=seed, epochs=epochs), progress=False)
+        config = variant_config(name, args.variants_dir,
+                                run_dir=str(run_dir), seed=seed)
+        if not own_epochs(config):
+            config = config.replace(epochs=args.epochs)
+        train(config, progress=False)
     # Training and val time of every epoch, from the run's own log.
-    with open(run_dir / "log.jsonl") as log:
+    with open(run.log) as log:
         epochs = [json.loads(line) for line in log]
     timing = {"epochs": len(epochs),
               "seconds": round(sum(e["seconds"] for e in epochs))}
@@ -143,7 +132,7 @@ def run_variant(name, seed, args):
         timing["online"] = {"best_epoch": online["epoch"],
                             **{f"{p}_f1": 100 * online["online"][p]["f1"]
                                for p in PROTOCOLS}}
-    return json.loads(metrics_path.read_text()), run_dir, timing
+    return json.loads(run.metrics.read_text()), run_dir, timing
 
 
 def cpu_name() -> str:
@@ -197,7 +186,8 @@ def results_json(rows, summary) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="experiments/eega_minilm.json")
+    parser.add_argument("--variants-dir", default=VARIANTS_DIR,
+                        help="folder of the variants' experiment files")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS,
                         choices=list(VARIANTS))
@@ -225,21 +215,25 @@ def main():
                   f"{metrics['paper']['f1']:.4f}, MNER F1 "
                   f"{metrics['mner']['f1']:.4f}", flush=True)
 
-    config = TrainingConfig.from_file(args.config)
-    encoders = [f"encoder {config.model.encoder or 'offline MiniLM-L6'}"]
-    encoders += [f"`{name}`: {VARIANTS[name]['model']['encoder']}"
-                 for name in rows
-                 if "encoder" in VARIANTS[name].get("model", {})]
+    configs = {name: variant_config(name, args.variants_dir) for name in rows}
+    by_encoder = {}
+    for name, config in configs.items():
+        by_encoder.setdefault(config.model.encoder or DEFAULT_ENCODER,
+                              []).append(name)
+    (encoder, _), *others = by_encoder.items()
+    encoders = [f"encoder {encoder}"] + [
+        ", ".join(f"`{name}`" for name in names) + f": {other}"
+        for other, names in others]
+    config = configs[args.variants[0]]
     lines = [f"# Val quality of EEGA (text only, {', '.join(encoders)})", "",
              f"Command: `python {' '.join(sys.argv)}`"
              + (" (the runs were trained by the same command without "
                 "`--report-only`)" if args.report_only else ""), "",
              f"Epochs per run: {args.epochs}"
-             + "".join(f", `{name}`: {VARIANTS[name]['epochs']}"
-                       for name in rows if "epochs" in VARIANTS[name])
-             + f"; batch size and learning rates from `{args.config}` "
-             "unless the variant sets its own (`VARIANTS` in "
-             "`benchmarks/quality/quality.py`).", "",
+             + "".join(f", `{name}`: {configs[name].epochs}"
+                       for name in rows if own_epochs(configs[name]))
+             + f"; every other setting from the variant's experiment file "
+             f"(`{args.variants_dir}/NAME.json`).", "",
              f"Machine: {machine(config)}; no images exist here, so every "
              f"run is text only.", "",
              "Mean ± standard deviation over seeds of the val split (a "
@@ -296,8 +290,9 @@ def main():
     if "eega" in rows:
         seed, _, run_dir, _ = rows["eega"][0]
         metrics, analysis, entities = analyse_checkpoint(
-            run_dir / "best", JMEREDataset(config.data_root, split="val",
-                                           max_words=config.max_words))
+            RunFolder(run_dir).best,
+            JMEREDataset(configs["eega"].data_root, split="val",
+                         max_words=configs["eega"].max_words))
         lines += report_lines(f"Error analysis (eega, seed {seed}, val)",
                               metrics, analysis, entities)
     Path(args.out).write_text("\n".join(lines) + "\n")

@@ -314,11 +314,12 @@ class JMEREDataset(InMemoryDataset):
     # --------------------------------------------------------------- set-up
     @staticmethod
     def prepare_root_from_mnre(root: PathLike, mnre_dir: PathLike, *,
-                               copy: bool = False) -> List[Path]:
+                               copy: bool = False,
+                               required: Sequence[str] = ()) -> List[Path]:
         """Links (or copies) the ``mnre_{split}.txt`` files of ``mnre_dir``
         into ``root/raw``; see :func:`link_mnre_files`. Safe to call again.
         """
-        return link_mnre_files(root, mnre_dir, copy=copy)
+        return link_mnre_files(root, mnre_dir, copy=copy, required=required)
 
     @classmethod
     def from_mnre(cls, root: PathLike, mnre_dir: PathLike,
@@ -361,23 +362,30 @@ def find_raw_files(raw_dir: PathLike) -> Dict[str, Path]:
 
 def link_mnre_files(root: PathLike, mnre_dir: PathLike,
                     splits: Sequence[str] = SPLITS,
-                    copy: bool = False) -> List[Path]:
+                    copy: bool = False,
+                    required: Sequence[str] = ()) -> List[Path]:
     """Puts the ``mnre_{split}.txt`` files of ``mnre_dir`` into
     ``root/raw``, as symbolic links (or copies).
 
     Splits without a file in ``mnre_dir`` are left out (the MNRE test file
-    is held out on development machines). A raw file already in place for
-    the same source is kept.
+    is held out on development machines) unless ``required`` names them
+    (training: ``("train", "val")``). A raw file already in place for the
+    same source is kept.
 
     Returns:
         The paths in ``root/raw``.
 
     Raises:
-        FileNotFoundError: if ``mnre_dir`` holds none of the files.
+        FileNotFoundError: if ``mnre_dir`` lacks the file of a ``required``
+            split (those files named), or holds none of the files.
         FileExistsError: if ``root/raw`` already holds a different file of
             that name.
     """
     raw_dir = Path(root) / "raw"
+    missing = [f"mnre_{split}.txt" for split in required
+               if not (Path(mnre_dir) / f"mnre_{split}.txt").is_file()]
+    if missing:
+        raise FileNotFoundError(f"no {' or '.join(missing)} in {mnre_dir}")
     sources = [Path(mnre_dir) / f"mnre_{split}.txt" for split in splits]
     sources = [source for source in sources if source.is_file()]
     if not sources:

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from ..data.sample import Sample
 from ..data.scene_graph import SceneGraph
+from ..records import RecordFormat
 from ..tagging import encode_grid
 from .layout import DEP, OBJECT, PAIR, REL, WORD
 from .pmi import PMIStatistics
@@ -32,7 +33,9 @@ UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN",
 SELF_LOOP_ID = 1
 
 FILE_NAME = "graph_builder.json"
-FORMAT_VERSION = 1
+#: A saved builder (``graph_builder.json``, :meth:`GraphBuilder.to_dict`);
+#: files written before the stamps hold only ``format_version`` 1.
+BUILDER_RECORD = RecordFormat("jmere_pyg graph builder", unstamped=1)
 
 
 class GraphBuilder:
@@ -278,9 +281,9 @@ class GraphBuilder:
     # ------------------------------------------------------------- save/load
     def to_dict(self) -> Dict[str, Any]:
         """Settings, vocabularies and PMI statistics, JSON-serialisable (the
-        spaCy pipeline is stored by name)."""
-        return {
-            "format_version": FORMAT_VERSION,
+        spaCy pipeline is stored by name), stamped as
+        :data:`BUILDER_RECORD`."""
+        return BUILDER_RECORD.stamp({
             "settings": {
                 "parser": self.parser.name,
                 "max_distance": self.max_distance,
@@ -296,7 +299,7 @@ class GraphBuilder:
                 "predicate": self.predicate_vocab.to_list(),
             },
             "pmi": self.pmi.to_dict(),
-        }
+        })
 
     @classmethod
     def from_dict(cls, state: Dict[str, Any],
@@ -304,10 +307,7 @@ class GraphBuilder:
                   ) -> "GraphBuilder":
         """Inverse of :meth:`to_dict`; ``parser`` overrides the stored
         pipeline name."""
-        version = state.get("format_version")
-        if version != FORMAT_VERSION:
-            raise ValueError(f"unsupported graph builder format version "
-                             f"{version!r}; expected {FORMAT_VERSION}")
+        state = BUILDER_RECORD.read(state, "graph builder state")
         settings = dict(state["settings"])
         stored_parser = settings.pop("parser")
         builder = cls(parser=stored_parser if parser is None else parser,
@@ -355,9 +355,7 @@ class GraphBuilder:
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ValueError(f"{path}: not a saved graph builder (invalid "
                              f"JSON: {error})") from None
-        if not isinstance(state, dict):
-            raise ValueError(f"{path}: not a saved graph builder (expected "
-                             f"a JSON object)")
+        state = BUILDER_RECORD.read(state, path)
         try:
             return cls.from_dict(state, parser=parser)
         except (KeyError, TypeError, AttributeError, ValueError) as error:

@@ -22,6 +22,7 @@ from .evaluation import score
 from .images import (checkpoint_extractor, extract_image_graphs,
                      plot_predictions, report_images)
 from .predictor import WINDOW_WORDS, Predictor
+from ..run_folder import PER_RELATION_PLOT, TRANSPORT_PLAN_PLOT
 
 
 def count_scene_graph_matches(
@@ -188,14 +189,14 @@ def _plot_evaluation(model: EEGA, samples: Sequence[Sample], metrics: Dict,
     objects, as PNG files in ``folder``."""
     from ..plots import plot_per_relation, plot_transport_plan
     folder.mkdir(parents=True, exist_ok=True)
-    plot_per_relation(metrics, folder / "per_relation_f1.png")
+    plot_per_relation(metrics, folder / PER_RELATION_PLOT)
     with_objects = next((sample for sample in samples
                          if sample.scene_graph is not None
                          and sample.scene_graph.objects), None)
     if with_objects is not None:
         graph = model.graph_builder.build(with_objects)
         if graph[OBJECT].num_nodes > 0:
-            plot_transport_plan(model, graph, folder / "transport_plan.png")
+            plot_transport_plan(model, graph, folder / TRANSPORT_PLAN_PLOT)
 
 
 def quintuple_record(quintuple: Quintuple, tokens: List[str],

@@ -5,13 +5,13 @@ from pathlib import Path
 from typing import Optional, Union
 
 from ..config_base import DictConfig
-from ..data.errors import load_json
+from ..records import RecordFormat, read_config_record
 from ..tagging import ENTITY_DECODINGS
 
 ALIGNMENT_MODES = ("sparse", "dense")
-#: Version of the saved ``config.json`` layout; :meth:`EEGAConfig.load`
-#: refuses others.
-FORMAT_VERSION = 1
+#: The saved ``config.json``; files written before the stamps hold only
+#: ``format_version`` 1, or no version at all (read as 1).
+CONFIG_RECORD = RecordFormat("jmere_pyg EEGA config", unstamped=1)
 
 
 @dataclass
@@ -173,27 +173,19 @@ class EEGAConfig(DictConfig):
         return 1.0 if self.alignment_nodes_only else self.alpha
 
     def save(self, path: Union[str, Path]) -> None:
-        """Writes ``path`` (JSON) with the fields and ``format_version``."""
-        state = {"format_version": FORMAT_VERSION, **self.to_dict()}
+        """Writes ``path`` (JSON): the fields, stamped as
+        :data:`CONFIG_RECORD`."""
+        state = CONFIG_RECORD.stamp(self.to_dict())
         Path(path).write_text(json.dumps(state, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "EEGAConfig":
-        """Reads a file written by :meth:`save`; a file without
-        ``format_version`` is read as version 1 (written before it
-        existed)."""
-        try:
-            state = load_json(Path(path).read_text(encoding="utf-8"))
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
-        if not isinstance(state, dict):
-            raise ValueError(f"{path}: expected a JSON object of settings")
-        version = state.pop("format_version", 1)
-        if version != FORMAT_VERSION:
-            raise ValueError(f"{path}: unsupported config format version "
-                             f"{version!r}; this jmere_pyg reads "
-                             f"{FORMAT_VERSION}")
-        try:
-            return cls.from_dict(state)
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+        """Reads a file written by :meth:`save`, or by a jmere_pyg before
+        the stamps (version 1).
+
+        Raises:
+            ValueError: naming ``path``, for invalid JSON, another kind of
+                record, a format version this jmere_pyg does not read, or
+                invalid settings.
+        """
+        return read_config_record(path, CONFIG_RECORD, cls)

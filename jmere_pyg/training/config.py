@@ -1,21 +1,37 @@
 """Training settings, read from experiment files (JSON or YAML) and flags."""
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Union
 
 from ..config_base import DictConfig
-from ..data.errors import deepest_nesting, load_json
 from ..data.readers import DEFAULT_MAX_WORDS
 from ..models import EEGAConfig
+from ..records import RecordFormat, read_config_record
+from .experiment_files import read_experiment
+from ..output_files import write_atomically
 
 DEVICES = ("auto", "cpu", "cuda")
 MIXED_PRECISION = ("no", "bf16")
 LR_SCHEDULES = ("plateau", "linear_warmup")
+#: A run's ``training_config.json``; files written before the stamps are
+#: version 1.
+TRAINING_CONFIG_RECORD = RecordFormat("jmere_pyg training config",
+                                      unstamped=1)
 
 
 @dataclass
 class TrainingConfig(DictConfig):
     """How to train EEGA (paper, appendix C, where it says).
+
+    An experiment file (:meth:`from_file`) may extend another
+    (``"extends": "eega_minilm.json"``) and hold only what differs, and its
+    paths are relative to its own folder, not to the working directory:
+    ``data_root``, ``mnre_dir``, ``run_dir``, ``images`` and
+    ``teacher_targets``, and ``teachers``, ``detector`` and
+    ``model.encoder`` where they are local folders
+    (:mod:`jmere_pyg.training.experiment_files`). Flags and the Python API
+    take paths as given.
 
     Args:
         data_root (str): dataset root; its ``raw/`` holds the split files
@@ -201,31 +217,41 @@ class TrainingConfig(DictConfig):
         ``teacher_targets``)."""
         return self.teachers is not None or self.teacher_targets is not None
 
+    def save(self, path: Union[str, Path]) -> None:
+        """Writes ``path`` (JSON, atomically): the settings, stamped as
+        :data:`TRAINING_CONFIG_RECORD`."""
+        write_atomically(path, json.dumps(
+            TRAINING_CONFIG_RECORD.stamp(self.to_dict()), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Union[str, Path]) -> "TrainingConfig":
+        """Reads a file written by :meth:`save` (a run's
+        ``training_config.json``), or by a jmere_pyg before the stamps.
+
+        Raises:
+            FileNotFoundError: when ``path`` does not exist.
+            ValueError: naming ``path``, for invalid JSON, another kind of
+                record, a format version this jmere_pyg does not read, or
+                invalid settings.
+        """
+        return read_config_record(path, TRAINING_CONFIG_RECORD, cls)
+
     @classmethod
     def from_file(cls, path: Union[str, Path]) -> "TrainingConfig":
-        """Read a JSON or YAML experiment file."""
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-            try:
-                values = yaml.safe_load(text)
-            except yaml.YAMLError as error:
-                raise ValueError(f"{path}: invalid YAML: {error}") from None
-            except RecursionError:
-                depth, line = deepest_nesting(text)
-                raise ValueError(f"{path}: YAML nested {depth:,} levels deep "
-                                 f"at line {line}, deeper than can be read"
-                                 ) from None
-        else:
-            try:
-                values = load_json(text)
-            except ValueError as error:
-                raise ValueError(f"{path}: {error}") from None
-        if not isinstance(values, dict):
-            raise ValueError(f"{path}: an experiment file holds one mapping of "
-                             f"settings")
+        """Read a JSON or YAML experiment file, with the files it extends
+        and its paths relative to its folder
+        (:mod:`jmere_pyg.training.experiment_files`).
+
+        Raises:
+            FileNotFoundError: when the file or one it extends does not
+                exist.
+            ValueError: naming the file (and those it extends), for a file
+                that cannot be read as settings or invalid settings.
+        """
+        values, files = read_experiment(path)
         try:
             return cls.from_dict(values)
         except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+            extended = (f" (extending {', '.join(map(str, files[1:]))})"
+                        if len(files) > 1 else "")
+            raise ValueError(f"{files[0]}{extended}: {error}") from None

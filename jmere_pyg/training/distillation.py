@@ -46,12 +46,19 @@ from ..graphs import PAIR
 from ..inference import Predictor
 from ..inference.predictor import BuiltGraphs
 from ..output_files import save_atomically
+from ..records import KIND_KEY, VERSION_KEY, RecordFormat
 
 #: The pair attribute that holds the teachers' mean tag probabilities.
 TEACHER_ATTR = "teacher_probs"
 
-#: The ``format`` entry of a teacher-targets file.
-TARGETS_FORMAT = "jmere_pyg teacher targets 1"
+#: A run's cache of its teachers' probabilities (:func:`save_teacher_cache`);
+#: files written before the stamps are version 1.
+TEACHER_CACHE_RECORD = RecordFormat("jmere_pyg teacher cache", unstamped=1)
+#: A teacher-targets file (:func:`save_teacher_targets`).
+TARGETS_RECORD = RecordFormat("jmere_pyg teacher-targets file")
+#: What files of format version 1 hold in place of the stamp (they were
+#: written before it).
+TARGETS_FORMAT_1 = "jmere_pyg teacher targets 1"
 
 
 def teacher_probabilities(teachers: Sequence, samples: Sequence[Sample],
@@ -156,8 +163,9 @@ def save_teacher_cache(path: Union[str, os.PathLike], fingerprint: Dict,
     """Write the teachers' probabilities with their fingerprint
     (:func:`teacher_fingerprint`), tensors and plain values only, through a
     temporary file so that an interruption leaves no half-written cache."""
-    save_atomically({"fingerprint": fingerprint,
-                     "probabilities": list(probabilities)}, path)
+    save_atomically(TEACHER_CACHE_RECORD.stamp({
+        "fingerprint": fingerprint, "probabilities": list(probabilities)}),
+        path)
 
 
 def load_teacher_cache(path: Union[str, os.PathLike], fingerprint: Dict
@@ -173,8 +181,9 @@ def load_teacher_cache(path: Union[str, os.PathLike], fingerprint: Dict
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
-    saved = load_plain(path, "teacher cache")
-    if not isinstance(saved, dict) or "probabilities" not in saved:
+    saved = TEACHER_CACHE_RECORD.read(load_plain(path, "teacher cache"),
+                                      path)
+    if "probabilities" not in saved:
         raise ValueError(f"{path}: not a teacher cache")
     if saved.get("fingerprint") != fingerprint:
         raise ValueError(f"{path}: computed for other teacher checkpoints or "
@@ -219,12 +228,12 @@ def save_teacher_targets(path: Union[str, os.PathLike],
     report = {"pairs": rows.size(0), "top_k": top_k, "num_tags": num_tags,
               "dropped_mass_mean": float(dropped.mean()),
               "dropped_mass_max": float(dropped.max())}
-    save_atomically({
-        "format": TARGETS_FORMAT, "teachers": [str(t) for t in teachers],
+    save_atomically(TARGETS_RECORD.stamp({
+        "teachers": [str(t) for t in teachers],
         "sample_indices": torch.tensor([int(g.sample_index) for g in graphs]),
         "pairs": torch.tensor([p.size(0) for p in probabilities]),
         "tags": tags.to(torch.uint8), "probabilities": kept.half(),
-        "report": report}, path)
+        "report": report}), path)
     return report
 
 
@@ -236,17 +245,19 @@ def load_teacher_targets(path: Union[str, os.PathLike],
 
     Raises:
         FileNotFoundError: when ``path`` does not exist.
-        ValueError: naming ``path``, when it is not a teacher-targets file,
-            is damaged, or lacks one of ``graphs``' posts (by sample index)
+        ValueError: naming ``path``, when it is not a teacher-targets file
+            or of a format version this jmere_pyg does not read, is
+            damaged, or lacks one of ``graphs``' posts (by sample index)
             or gives it another number of word pairs.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"teacher targets {path} do not exist")
     saved = load_plain(path, "teacher targets")
-    if not isinstance(saved, dict) or saved.get("format") != TARGETS_FORMAT:
-        raise ValueError(f"{path}: not a teacher-targets file "
-                         f"(format {TARGETS_FORMAT!r})")
+    if isinstance(saved, dict) and saved.get("format") == TARGETS_FORMAT_1:
+        saved = {KIND_KEY: TARGETS_RECORD.kind, VERSION_KEY: 1,
+                 **{k: v for k, v in saved.items() if k != "format"}}
+    saved = TARGETS_RECORD.read(saved, path)
     try:
         tags, kept = saved["tags"].long(), saved["probabilities"].float()
         num_tags = int(saved["report"]["num_tags"])

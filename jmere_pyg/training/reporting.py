@@ -3,6 +3,7 @@ from pathlib import Path
 
 from ..datasets import JMEREDataset
 from ..inference import Predictor
+from ..run_folder import RunFolder
 from .config import TrainingConfig
 
 
@@ -21,7 +22,7 @@ def print_examples(run_dir: Path, config: TrainingConfig, limit: int = 5,
         return
     dataset = JMEREDataset(config.data_root, split=split,
                            max_words=config.max_words)
-    predictor = Predictor.from_pretrained(str(Path(run_dir) / "best"))
+    predictor = Predictor.from_pretrained(str(RunFolder(run_dir).best))
     graphs = [dataset[i] for i in range(min(limit, len(dataset)))]
     samples = dataset.samples_of(graphs)
     predictions = predictor.extract(samples,

@@ -32,6 +32,7 @@ from ..data.tensor_files import load_plain
 from ..datasets import JMEREDataset
 from ..graphs import PAIR, WORD
 from ..models import EEGA
+from ..records import RecordFormat
 from ..vision import ExtractorConfig
 from .config import TrainingConfig
 from .distillation import (TEACHER_ATTR, attach_teacher, distillation_loss,
@@ -40,20 +41,13 @@ from .distillation import (TEACHER_ATTR, attach_teacher, distillation_loss,
                            teacher_fingerprint, teacher_probabilities)
 from ..inference import Predictor, evaluate
 from ..output_files import save_atomically, write_atomically
+from ..run_folder import RUN_FILES, RunFolder
 from .sampling import LengthBucketBatchSampler
 
-LAST_STATE = "last_state.pt"
-BEST_DIR = "best"
-LOG_NAME = "log.jsonl"
-METRICS_NAME = "metrics.json"
-CONFIG_NAME = "training_config.json"
-#: The teachers' probabilities of a run with ``teachers``, read on resume.
-TEACHER_CACHE = "teacher_probs.pt"
-#: What a run leaves in its folder; any of them marks the folder as used.
-RUN_FILES = (BEST_DIR, LOG_NAME, CONFIG_NAME, LAST_STATE, METRICS_NAME,
-             TEACHER_CACHE)
 #: Training steps between two progress-bar updates of the running loss.
 PROGRESS_EVERY = 10
+#: A run's ``last_state.pt``; files written before the stamps are version 1.
+RESUME_STATE_RECORD = RecordFormat("jmere_pyg resume state", unstamped=1)
 
 
 @dataclass
@@ -98,7 +92,8 @@ def load_splits(config: TrainingConfig):
     """The train and val :class:`JMEREDataset` of ``config.data_root`` (with
     the scene graphs of ``config.images``, extracted on first use)."""
     if config.mnre_dir is not None:
-        JMEREDataset.prepare_root_from_mnre(config.data_root, config.mnre_dir)
+        JMEREDataset.prepare_root_from_mnre(config.data_root, config.mnre_dir,
+                                            required=("train", "val"))
     images = {}
     if config.images is not None:
         extractor = ExtractorConfig()
@@ -239,8 +234,8 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         ValueError: when a resumed run's saved model settings differ, or its
             saved state is not a plain-tensor file.
     """
-    run_dir = Path(config.run_dir)
-    check_run_dir(run_dir, config, resume=resume, overwrite=overwrite)
+    run = RunFolder(config.run_dir)
+    check_run_dir(run, config, resume=resume, overwrite=overwrite)
     device = pick_device(config.device)
     distributed = init_distributed(device)
     rank = dist.get_rank() if distributed else 0
@@ -278,7 +273,7 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         fingerprint = teacher_fingerprint(config.teachers, train_graphs)
         targets = None
         if resume and fingerprint is not None:
-            targets = cached_teacher_targets(run_dir / TEACHER_CACHE,
+            targets = cached_teacher_targets(run.teacher_cache,
                                              fingerprint, is_main)
         if targets is None:
             targets = teacher_targets(config, train_set, train_graphs, device,
@@ -291,12 +286,11 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             config.teacher_targets, train_graphs))
     if is_main:
         if overwrite:
-            _remove_run(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_atomically(run_dir / CONFIG_NAME,
-                         json.dumps(config.to_dict(), indent=2) + "\n")
+            _remove_run(run)
+        run.path.mkdir(parents=True, exist_ok=True)
+        config.save(run.config)
         if new_teacher_cache is not None:
-            save_teacher_cache(run_dir / TEACHER_CACHE, *new_teacher_cache)
+            save_teacher_cache(run.teacher_cache, *new_teacher_cache)
 
     optimizer = build_optimizer(model, config)
     # One sampler for every world size: the same global batches, split by
@@ -322,10 +316,10 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "bad_epochs": 0,
              "best_metrics": None, "history": []}
     if resume:
-        state = load_last_state(run_dir / LAST_STATE, model, optimizer,
+        state = load_last_state(run.last_state, model, optimizer,
                                 scheduler, device, averaged)
         if is_main:
-            _truncate_log(run_dir / LOG_NAME, state["epoch"])
+            _truncate_log(run.log, state["epoch"])
 
     # Without scene graphs the object layers get no gradient: let DDP know.
     wrapped = (DistributedDataParallel(
@@ -360,7 +354,7 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             state.update(best_f1=f1, best_epoch=epoch, bad_epochs=0,
                          best_metrics=val)
             if is_main:  # the model card gets settings and val scores
-                _save_best(scored, run_dir / BEST_DIR,
+                _save_best(scored, run.best,
                            training=config.to_dict(),
                            metrics={"split": "val", "epoch": epoch, **val})
         else:
@@ -377,11 +371,11 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         state["history"].append(record)
         state["epoch"] = epoch
         if is_main:
-            with open(run_dir / LOG_NAME, "a") as log:
+            with open(run.log, "a") as log:
                 log.write(json.dumps(record) + "\n")
             # Only a finished epoch is saved: an interrupted one is lost and
             # redone on resume, as if it had never started.
-            save_last_state(run_dir / LAST_STATE, model, optimizer,
+            save_last_state(run.last_state, model, optimizer,
                             scheduler, state, averaged)
             tqdm.write(_epoch_line(record))
     if distributed:
@@ -390,10 +384,10 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     # The best epoch was already scored when it was saved.
     val_metrics = state["best_metrics"]
     if is_main:
-        write_atomically(run_dir / METRICS_NAME, json.dumps(
+        write_atomically(run.metrics, json.dumps(
             {"split": "val", "best_epoch": state["best_epoch"],
              **val_metrics}, indent=2) + "\n")
-    return TrainingResult(run_dir, state["best_epoch"], state["best_f1"],
+    return TrainingResult(run.path, state["best_epoch"], state["best_f1"],
                           val_metrics, state["history"])
 
 
@@ -518,9 +512,9 @@ def _epoch_line(record: Dict) -> str:
             + f" | {record['seconds']}s" + (" *" if record["best"] else ""))
 
 
-def check_run_dir(run_dir: Path, config: TrainingConfig, *, resume: bool,
+def check_run_dir(run: RunFolder, config: TrainingConfig, *, resume: bool,
                   overwrite: bool) -> None:
-    """Refuse to train into ``run_dir`` when that would lose a run, before
+    """Refuse to train into ``run`` when that would lose a run, before
     anything is written: a used folder needs ``resume`` or ``overwrite``, and
     a resume needs the saved state and the same model settings.
 
@@ -533,27 +527,27 @@ def check_run_dir(run_dir: Path, config: TrainingConfig, *, resume: bool,
     """
     if resume and overwrite:
         raise ValueError("choose one of resume and overwrite, not both")
-    used = [name for name in RUN_FILES if (run_dir / name).exists()]
+    used = run.used()
     if not resume:
         if used and not overwrite:
             raise FileExistsError(
-                f"{run_dir} holds a run ({', '.join(used)}); resume it with "
+                f"{run.path} holds a run ({', '.join(used)}); resume it with "
                 f"--resume, replace it with --overwrite, or choose another "
                 f"--run-dir")
         return
-    if not (run_dir / LAST_STATE).is_file():
-        raise FileNotFoundError(f"cannot resume: {run_dir / LAST_STATE} does "
+    if not run.last_state.is_file():
+        raise FileNotFoundError(f"cannot resume: {run.last_state} does "
                                 f"not exist (no epoch of this run finished)")
-    saved_path = run_dir / CONFIG_NAME
+    saved_path = run.config
     try:
-        saved = TrainingConfig.from_dict(json.loads(saved_path.read_text()))
+        saved = TrainingConfig.load(saved_path)
     except FileNotFoundError:
         raise FileNotFoundError(f"cannot resume: {saved_path} does not "
                                 f"exist") from None
-    except ValueError as error:  # JSONDecodeError is a ValueError
-        raise ValueError(f"cannot resume: {saved_path}: {error}") from None
+    except ValueError as error:
+        raise ValueError(f"cannot resume: {error}") from None
     if (saved.ema_decay is None) != (config.ema_decay is None):
-        raise ValueError(f"cannot resume {run_dir}: it was trained with "
+        raise ValueError(f"cannot resume {run.path}: it was trained with "
                          f"ema_decay {saved.ema_decay}, not "
                          f"{config.ema_decay} ({saved_path})")
     old, new = saved.model.to_dict(), config.model.to_dict()
@@ -561,15 +555,15 @@ def check_run_dir(run_dir: Path, config: TrainingConfig, *, resume: bool,
     if differing:
         changes = "; ".join(f"{name}: {old.get(name)!r} -> {new[name]!r}"
                             for name in differing)
-        raise ValueError(f"cannot resume {run_dir}: model settings differ "
+        raise ValueError(f"cannot resume {run.path}: model settings differ "
                          f"from {saved_path} ({changes})")
 
 
-def _remove_run(run_dir: Path) -> None:
+def _remove_run(run: RunFolder) -> None:
     """Delete the files of a previous run (and nothing else) from
-    ``run_dir``."""
+    ``run``."""
     for name in RUN_FILES:
-        path = run_dir / name
+        path = run.path / name
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():
@@ -607,7 +601,8 @@ def save_last_state(path: Path, model, optimizer, scheduler,
     """Write what a resume needs, tensors and plain values only, so that
     :func:`load_last_state` reads it with ``torch.load(weights_only=True)``
     (no pickled code): weights, optimiser and scheduler state, progress,
-    every random generator's state and the weight average, if any."""
+    every random generator's state and the weight average, if any, stamped
+    as :data:`RESUME_STATE_RECORD`."""
     numpy_rng = np.random.get_state()
     python_rng = random.getstate()
     saved = {"model": model.state_dict(),
@@ -623,7 +618,7 @@ def save_last_state(path: Path, model, optimizer, scheduler,
         saved["cuda_rng"] = torch.cuda.get_rng_state_all()
     if averaged is not None:
         saved["averaged"] = averaged.state_dict()
-    save_atomically(saved, path)
+    save_atomically(RESUME_STATE_RECORD.stamp(saved), path)
 
 
 def load_last_state(path: Path, model, optimizer, scheduler,
@@ -633,11 +628,13 @@ def load_last_state(path: Path, model, optimizer, scheduler,
 
     Raises:
         ValueError: naming ``path`` when the file holds anything but tensors
-            and plain values (nothing in it is run), or is damaged, or when
-            ``averaged`` is given and the run was saved without a weight
-            average (or the other way round).
+            and plain values (nothing in it is run), is damaged, is another
+            kind of record or of a format version this jmere_pyg does not
+            read, or when ``averaged`` is given and the run was saved
+            without a weight average (or the other way round).
     """
-    saved = load_plain(path, "resume state", map_location=device)
+    saved = RESUME_STATE_RECORD.read(
+        load_plain(path, "resume state", map_location=device), path)
     if (averaged is None) != ("averaged" not in saved):
         raise ValueError(
             f"{path}: the run was saved "

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Union
 
+from ..records import RecordFormat, read_config_record
 from .extractor import ExtractorConfig
 
 PathLike = Union[str, os.PathLike]
@@ -14,16 +15,20 @@ PathLike = Union[str, os.PathLike]
 #: File holding ``ExtractorConfig.to_dict()`` beside extracted scene graphs
 #: and in checkpoints: the identity of the extractor that made them.
 EXTRACTOR_FILE = "scene_graph_extractor.json"
+#: Its content; files written before the stamps are version 1.
+EXTRACTOR_RECORD = RecordFormat("jmere_pyg scene-graph extractor record",
+                                unstamped=1)
 
 
 def write_extractor_file(path: PathLike, config: ExtractorConfig) -> Path:
-    """Writes ``config`` (the extractor's identity) as JSON to ``path``, or to
+    """Writes ``config`` (the extractor's identity, stamped as
+    :data:`EXTRACTOR_RECORD`) as JSON to ``path``, or to
     ``path/scene_graph_extractor.json`` when ``path`` is a folder."""
     path = Path(path)
     if path.is_dir():
         path = path / EXTRACTOR_FILE
-    path.write_text(json.dumps(config.to_dict(), indent=2) + "\n",
-                    encoding="utf-8")
+    path.write_text(json.dumps(EXTRACTOR_RECORD.stamp(config.to_dict()),
+                               indent=2) + "\n", encoding="utf-8")
     return path
 
 
@@ -31,14 +36,11 @@ def read_extractor_file(path: PathLike) -> ExtractorConfig:
     """Reads a file written by :func:`write_extractor_file`.
 
     Raises:
-        ValueError: naming the file, for invalid JSON or settings.
+        ValueError: naming the file, for invalid JSON, another kind of
+            record, a format version this jmere_pyg does not read, or
+            invalid settings.
     """
-    try:
-        return ExtractorConfig.from_dict(
-            json.loads(Path(path).read_text(encoding="utf-8")))
-    except ValueError as error:  # JSONDecodeError is a ValueError
-        raise ValueError(f"{path}: not a scene-graph extractor record: "
-                         f"{error}") from None
+    return read_config_record(path, EXTRACTOR_RECORD, ExtractorConfig)
 
 
 def check_same_extractor(recorded: ExtractorConfig, recorded_in: PathLike,

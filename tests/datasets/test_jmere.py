@@ -189,6 +189,20 @@ def test_link_mnre_files(shared_data, tmp_path):
         link_mnre_files(tmp_path / "d", tmp_path)
 
 
+def test_required_mnre_files_are_the_only_ones_named(tmp_path):
+    mnre = tmp_path / "mnre"
+    mnre.mkdir()
+    (mnre / "mnre_train.txt").write_text("")
+    with pytest.raises(FileNotFoundError) as error:
+        link_mnre_files(tmp_path / "root", mnre, required=("train", "val"))
+    assert str(error.value) == f"no mnre_val.txt in {mnre}"
+    assert not (tmp_path / "root").exists()
+    (mnre / "mnre_val.txt").write_text("")
+    assert [t.name for t in link_mnre_files(
+        tmp_path / "root", mnre, required=("train", "val"))] == [
+        "mnre_train.txt", "mnre_val.txt"]
+
+
 def test_from_mnre(mnre_slice, tmp_path):
     dataset = JMEREDataset.from_mnre(tmp_path, mnre_slice, progress=False)
     assert (tmp_path / "raw" / "mnre_train.txt").is_symlink()

@@ -176,7 +176,8 @@ def test_teacher_targets_are_checked_against_the_students_posts(tmp_path):
         load_teacher_targets(tmp_path / "twice.pt", graphs)
     cache = tmp_path / "teacher_probs.pt"
     save_teacher_cache(cache, {}, probs)
-    with pytest.raises(ValueError, match="teacher_probs.pt: not a "
+    with pytest.raises(ValueError, match="teacher_probs.pt: a jmere_pyg "
+                                         "teacher cache, not a jmere_pyg "
                                          "teacher-targets file"):
         load_teacher_targets(cache, graphs)
     with pytest.raises(FileNotFoundError, match="missing.pt"):

@@ -36,11 +36,12 @@ def test_saved_config_has_a_format_version(tmp_path):
     state = json.loads(path.read_text())
     assert state["format_version"] == 1
     assert EEGAConfig.load(path) == EEGAConfig(heads=2)
-    del state["format_version"]  # written before versions existed
+    del state["kind"], state["format_version"]  # written before versions
     path.write_text(json.dumps(state))
     assert EEGAConfig.load(path) == EEGAConfig(heads=2)
     state["format_version"] = 2
     path.write_text(json.dumps(state))
-    with pytest.raises(ValueError, match="config.json: unsupported config "
-                                         "format version 2"):
+    with pytest.raises(ValueError, match="config.json: jmere_pyg EEGA config "
+                                         "format version 2 was written by a "
+                                         "newer jmere_pyg"):
         EEGAConfig.load(path)

@@ -13,7 +13,7 @@ from jmere_pyg.data import (Entity, Quintuple, Sample, attach_scene_graphs,
                             write_scene_graphs)
 from jmere_pyg.graphs import OBJECT, REL
 from jmere_pyg.vision import (EXTRACTOR_FILE, ExtractorConfig,
-                              SceneGraphExtractor)
+                              SceneGraphExtractor, read_extractor_file)
 
 TEXT = "Curry joins the Warriors"
 
@@ -70,8 +70,7 @@ def test_scene_graphs_json_round_trips_into_the_same_graphs(
     assert (tmp_path / "plots" / "a.jpg.png").read_bytes()[:4] == b"\x89PNG"
     assert "4 images: 3 scene graphs, 1 failed (empty 1)" in report
     assert "skipped broken.jpg: empty" in report
-    recorded = json.loads((output.parent / EXTRACTOR_FILE).read_text())
-    assert ExtractorConfig.from_dict(recorded) == detr
+    assert read_extractor_file(output.parent / EXTRACTOR_FILE) == detr
 
     from_file = read_scene_graphs(output)
     extractor = SceneGraphExtractor(detr)
