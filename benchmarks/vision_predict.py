@@ -38,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from jmere_pyg import EEGA, EEGAConfig, GraphBuilder  # noqa: E402
 from jmere_pyg.data import Sample, read_samples, write_jsonl  # noqa: E402
 from jmere_pyg.training.inference import predict_to_jsonl  # noqa: E402
-from jmere_pyg.vision import ExtractorConfig, SceneGraphExtractor  # noqa: E402
+from jmere_pyg.vision import (ExtractorConfig, ExtractorRecord,  # noqa: E402
+                              SceneGraphExtractor)
 
 MNRE_VAL = (Path(__file__).resolve().parents[2] / "shared" / "data" / "mnre"
             / "mnre_val.txt")
@@ -122,7 +123,7 @@ def main(argv=None):
         builder = GraphBuilder(object_feature_dim=extractor.feature_dim).fit(
             samples, graphs, progress=False)
         model = EEGA.from_builder(builder, EEGAConfig(encoder=args.encoder))
-        model.extractor_config = config
+        model.extractor_record = ExtractorRecord.of(config)
         model.save_pretrained(tmp / "ckpt")
         with_images = tmp / "posts.jsonl"
         write_jsonl(samples, with_images)

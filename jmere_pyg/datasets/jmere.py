@@ -41,9 +41,9 @@ from ..data.scene_graph import read_scene_graphs, write_scene_graphs
 from ..data.tensor_files import load_plain
 from ..graphs.builder import FILE_NAME as BUILDER_FILE
 from ..graphs.builder import GraphBuilder
-from ..vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
-                      check_same_extractor, read_extractor_file,
-                      write_extractor_file)
+from ..vision import (EXTRACTOR_FILE, ExtractorConfig, ExtractorRecord,
+                      SceneGraphExtractor, check_same_extractor,
+                      read_extractor_file, write_extractor_file)
 from .images import image_paths, object_feature_dim
 
 PathLike = Union[str, os.PathLike]
@@ -91,7 +91,7 @@ class JMEREDataset(InMemoryDataset):
     ``raw/scene_graph_extractor.json``; unreadable images are counted
     (:attr:`image_failures` of the open that extracts: file name -> reason)
     and their posts have no objects. Later opens read the cache. When
-    ``raw/`` records an extractor (:attr:`extractor_config`, ``None`` when
+    ``raw/`` records an extractor (:attr:`extractor_record`, ``None`` when
     the scene graphs did not come from one) and no ``builder`` is given, the
     graphs are built with ``GraphBuilder(object_feature_dim=F)``, ``F`` the
     size of the extracted object features.
@@ -130,8 +130,9 @@ class JMEREDataset(InMemoryDataset):
         FileNotFoundError: when the split (or, to fit the builder, train)
             must be processed and its raw file is missing.
         ValueError: when ``images`` is given and ``raw/`` holds scene graphs
-            made by another extractor (or by none), naming both, unless
-            ``force_reload``.
+            made by another extractor (other settings, or another detector
+            by the digest of its files or its Hub revision), or by none,
+            naming both, unless ``force_reload``.
     """
 
     def __init__(self, root: PathLike, split: str = "train",
@@ -159,10 +160,10 @@ class JMEREDataset(InMemoryDataset):
                 Path(root) / "raw", images, extractor, force_reload, log)
             # New scene graphs: the processed graphs are out of date.
             force_reload = force_reload or extracted
-        self.extractor_config: Optional[ExtractorConfig] = None
+        self.extractor_record: Optional[ExtractorRecord] = None
         extractor_file = Path(root) / "raw" / EXTRACTOR_FILE
         if extractor_file.is_file():
-            self.extractor_config = read_extractor_file(extractor_file)
+            self.extractor_record = read_extractor_file(extractor_file)
         # PyG reads processed/*.pt with the full unpickler (pre_transform.pt,
         # pre_filter.pt; the graphs after a failed safe load): check every
         # one with the safe loader first, so that none can run code.
@@ -249,7 +250,8 @@ class JMEREDataset(InMemoryDataset):
                     f"images, or pass force_reload=True to extract the "
                     f"scene graphs of {images} in its place")
             check_same_extractor(
-                read_extractor_file(extractor_file), extractor_file, config,
+                {str(extractor_file): read_extractor_file(extractor_file),
+                 "the extractor given": ExtractorRecord.of(config)},
                 "pass force_reload=True to extract them again with the "
                 "extractor given")
             return False
@@ -285,7 +287,7 @@ class JMEREDataset(InMemoryDataset):
             # Extracted scene graphs carry the detector's object features.
             builder = GraphBuilder(object_feature_dim=(
                 object_feature_dim(scene_graphs)
-                if self.extractor_config is not None and scene_graphs
+                if self.extractor_record is not None and scene_graphs
                 else 0))
         if not builder.fitted and "train" not in raw_files:
             raise self._missing("train", "to fit the graph builder on")

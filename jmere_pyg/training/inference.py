@@ -19,7 +19,8 @@ from ..datasets.images import image_paths
 from ..error_analysis import error_analysis
 from ..graphs import OBJECT
 from ..models import EEGA
-from ..vision import ExtractionResult, ExtractorConfig, SceneGraphExtractor
+from ..vision import (ExtractionResult, ExtractorConfig, SceneGraphExtractor,
+                      extractor_for_checkpoint)
 from ..models.eega import WINDOW_WORDS, extract_with_confidence
 from .config import DEFAULT_MAX_WORDS
 from .evaluation import evaluate, predict_ensemble, predict_graphs
@@ -316,15 +317,16 @@ def checkpoint_extractor(model: EEGA, checkpoint: str,
                          ) -> Optional[ExtractorConfig]:
     """The extractor that turns a post's raw image into the scene graph the
     model expects: the one recorded in the checkpoint, its detector replaced
-    by ``detector`` only with ``force_detector``. ``None``, with a
+    by ``detector`` when that is the same model, or with ``force_detector``
+    (:func:`~jmere_pyg.vision.extractor_for_checkpoint`). ``None``, with a
     :class:`~jmere_pyg.data.DataNotice`, when the model was trained without
     images (its image layers are off, or it saw no object class): the image
     is then ignored.
 
     Raises:
-        ValueError: when ``detector`` differs from the recorded one without
-            ``force_detector``, or when nothing is recorded (scene graphs
-            from files) and no forced ``detector`` is given.
+        ValueError: without ``force_detector``, when ``detector`` or the
+            recorded detector as it is now is another model than the one
+            recorded, or when nothing is recorded (scene graphs from files).
     """
     if force_detector and detector is None:
         raise ValueError("--force-detector needs --detector NAME_OR_PATH")
@@ -335,24 +337,8 @@ def checkpoint_extractor(model: EEGA, checkpoint: str,
                       f"images are ignored and quintuples come from the text "
                       f"alone", DataNotice, stacklevel=3)
         return None
-    recorded = model.extractor_config
-    if recorded is None:
-        if detector is None or not force_detector:
-            raise ValueError(
-                f"{checkpoint} records no scene-graph extractor (its scene "
-                f"graphs were read from files, not extracted from images): "
-                f"give graphs made the same way with --scene-graphs, or "
-                f"extract with a detector it was not trained with: "
-                f"--detector NAME_OR_PATH --force-detector")
-        return ExtractorConfig(detector=detector)
-    if detector is not None and detector != recorded.detector:
-        if not force_detector:
-            raise ValueError(
-                f"{checkpoint} was trained on scene graphs from the detector "
-                f"{recorded.detector!r}, not {detector!r}: leave --detector "
-                f"out to use the recorded one, or add --force-detector")
-        return recorded.replace(detector=detector)
-    return recorded
+    return extractor_for_checkpoint(model.extractor_record, checkpoint,
+                                    detector, force_detector)
 
 
 def extract_image_graphs(model: EEGA, config: ExtractorConfig,

@@ -271,7 +271,7 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     if model is None:
         model = EEGA.from_builder(train_set.builder, config.model)
     # Prediction from raw images reuses the extractor of the training graphs.
-    model.extractor_config = train_set.extractor_config
+    model.extractor_record = train_set.extractor_record
     model.to(device)
     # The teachers run before the folder is written, so that a bad teacher
     # leaves no run behind; a resume reads what the first start computed.

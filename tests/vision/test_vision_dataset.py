@@ -1,7 +1,5 @@
 """A JMERE dataset with an images folder: scene graphs extracted once, cached
 in ``raw/`` with the extractor's identity; training records the extractor."""
-import json
-
 import pytest
 
 from jmere_pyg.data import (Entity, Quintuple, Sample, read_scene_graphs,
@@ -10,7 +8,8 @@ from jmere_pyg.datasets import JMEREDataset
 from jmere_pyg.graphs import OBJECT
 from jmere_pyg.training import TrainingConfig
 from jmere_pyg.vision import (EXTRACTOR_FILE, ExtractorConfig,
-                              SceneGraphExtractor)
+                              ExtractorRecord, SceneGraphExtractor,
+                              read_extractor_file)
 
 
 def post(words, image_id, head, tail, relation):
@@ -63,8 +62,9 @@ def test_images_are_extracted_once_and_cached(data_root, image_files, detr,
     raw = data_root / "raw"
     cached = read_scene_graphs(raw / "scene_graphs.json")
     assert sorted(cached) == ["a.jpg", "b.png", "c.jpg"]
-    assert json.loads((raw / EXTRACTOR_FILE).read_text()) == detr.to_dict()
-    assert train_set.extractor_config == detr
+    assert read_extractor_file(raw / EXTRACTOR_FILE) == ExtractorRecord.of(
+        detr)
+    assert train_set.extractor_record == ExtractorRecord.of(detr)
 
     feature_dim = SceneGraphExtractor(detr).feature_dim
     assert train_set.builder.object_feature_dim == feature_dim
@@ -96,7 +96,7 @@ def test_another_extractor_config_is_an_error_unless_force_reload(
                             extractor=other, force_reload=True,
                             progress=False, log=False)
     assert len(count_extractions) == 2
-    assert reloaded.extractor_config == other
+    assert reloaded.extractor_record == ExtractorRecord.of(other)
     assert max(g.num_objects for g in read_scene_graphs(
         data_root / "raw" / "scene_graphs.json").values()) <= 2
 
@@ -118,9 +118,9 @@ def test_training_with_images_records_the_extractor(
                  "--set", "heads=2", "--set", "edge_dim=8", "--set",
                  "channel_dim=8", "--show", "0", "--images", str(image_files),
                  "--detector", detr.detector]) == 0
-    recorded = json.loads(
-        (tmp_path / "run" / "best" / EXTRACTOR_FILE).read_text())
-    assert recorded == ExtractorConfig(detector=detr.detector).to_dict()
+    recorded = read_extractor_file(tmp_path / "run" / "best" / EXTRACTOR_FILE)
+    assert recorded == ExtractorRecord.of(
+        ExtractorConfig(detector=detr.detector))
     assert (data_root / "raw" / "scene_graphs.json").is_file()
     with pytest.raises(ValueError, match="images is not"):
         TrainingConfig(detector="x")
@@ -134,7 +134,7 @@ def test_scene_graphs_command_output_in_raw_is_used_with_its_features(
                  detr.detector, "--top-k", "4", "--score-threshold", "0",
                  "--device", "cpu"]) == 0
     dataset = JMEREDataset(data_root, "train", progress=False, log=False)
-    assert dataset.extractor_config == detr
+    assert dataset.extractor_record == ExtractorRecord.of(detr)
     feature_dim = SceneGraphExtractor(detr).feature_dim
     assert dataset.builder.object_feature_dim == feature_dim
     assert dataset[0][OBJECT].x.shape[1] == feature_dim
