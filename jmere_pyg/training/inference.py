@@ -20,7 +20,7 @@ from ..error_analysis import error_analysis
 from ..graphs import OBJECT
 from ..models import EEGA
 from ..vision import (ExtractionResult, ExtractorConfig, SceneGraphExtractor,
-                      extractor_for_checkpoint)
+                      check_scene_graph_sources, extractor_for_checkpoint)
 from ..models.eega import WINDOW_WORDS, extract_with_confidence
 from .config import DEFAULT_MAX_WORDS
 from .evaluation import evaluate, predict_ensemble, predict_graphs
@@ -112,6 +112,14 @@ def _models_notices(models: Sequence[EEGA], samples: Sequence[Sample],
         for notice in input_notices(model, samples, graph_map, report)))
 
 
+def _reads_images(model: EEGA) -> bool:
+    """Whether scene graphs reach the model: its image layers are on and it
+    saw object classes in training."""
+    builder = model.graph_builder
+    return model.config.use_image and (builder is None
+                                       or len(builder.object_vocab) > 1)
+
+
 def _checkpoint_list(checkpoint: Union[str, Path, Sequence[str]]
                      ) -> List[str]:
     """One checkpoint, or several for an ensemble, as a non-empty list."""
@@ -140,7 +148,9 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
     probabilities is decoded
     (:func:`~jmere_pyg.training.evaluation.predict_ensemble`), each model
     reading graphs of its own graph builder; ``checkpoint`` is then a list
-    in the metrics too.
+    in the metrics too. The checkpoints that read images, and
+    ``scene_graphs``, must name one extractor
+    (:func:`~jmere_pyg.vision.check_scene_graph_sources`).
 
     ``output``, if given, receives the metrics as JSON; it is checked before
     any work (:func:`~jmere_pyg.training.output_files.check_output`: not an
@@ -158,6 +168,8 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
         check_output(output, [data, *checkpoints, scene_graphs],
                      overwrite=overwrite)
     models = [EEGA.from_pretrained(c) for c in checkpoints]
+    check_scene_graph_sources({str(c): m.extractor_record for c, m in zip(
+        checkpoints, models) if _reads_images(m)}, scene_graphs)
     model = models[0]
     samples, report = read_samples(data, data_format, max_words=max_words,
                                    on_too_long="skip")
@@ -243,8 +255,10 @@ def predict_to_jsonl(checkpoint: Union[str, Sequence[str]], *,
 
     Several checkpoints extract as one ensemble that decodes the mean of
     their tag probabilities
-    (:func:`jmere_pyg.models.eega.extract_with_confidence`); raw images then
-    become scene graphs with the first checkpoint's extractor.
+    (:func:`jmere_pyg.models.eega.extract_with_confidence`); those that read
+    images must record one extractor, which turns raw images into scene
+    graphs, and ``scene_graphs`` must be made by it
+    (:func:`~jmere_pyg.vision.check_scene_graph_sources`).
     """
     checkpoints = _checkpoint_list(checkpoint)
     if output is not None:
@@ -265,6 +279,8 @@ def predict_to_jsonl(checkpoint: Union[str, Sequence[str]], *,
                          "scene graphs: pick one")
     models = [EEGA.from_pretrained(c, map_location=device)
               for c in checkpoints]
+    check_scene_graph_sources({str(c): m.extractor_record for c, m in zip(
+        checkpoints, models) if _reads_images(m)}, scene_graphs)
     model = models[0]
     report = None
     if text is not None:
@@ -330,9 +346,7 @@ def checkpoint_extractor(model: EEGA, checkpoint: str,
     """
     if force_detector and detector is None:
         raise ValueError("--force-detector needs --detector NAME_OR_PATH")
-    builder = model.graph_builder
-    if not model.config.use_image or (
-            builder is not None and len(builder.object_vocab) <= 1):
+    if not _reads_images(model):
         warnings.warn(f"{checkpoint} was trained without images; the "
                       f"images are ignored and quintuples come from the text "
                       f"alone", DataNotice, stacklevel=3)

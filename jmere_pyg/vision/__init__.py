@@ -15,7 +15,7 @@ from .images import IMAGE_ERROR_REASONS, ImageError, load_image, read_image
 from .plots import plot_scene_graph
 from .predicates import PREDICATES, geometric_relations
 from .record import (EXTRACTOR_FILE, ExtractorRecord,
-                     check_same_extractor,
+                     check_same_extractor, check_scene_graph_sources,
                      extractor_for_checkpoint, read_extractor_file,
                      scene_graphs_record, write_extractor_file)
 
@@ -25,5 +25,5 @@ __all__ = ["DEFAULT_DETECTOR", "DetectorLoadError", "EXTRACTOR_FILE",
            "geometric_relations", "load_detector", "load_image",
            "plot_scene_graph", "read_image", "check_same_extractor",
            "read_extractor_file", "write_extractor_file", "ExtractorRecord",
-           "detector_identity",
+           "check_scene_graph_sources", "detector_identity",
            "extractor_for_checkpoint", "scene_graphs_record"]

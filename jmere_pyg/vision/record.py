@@ -182,6 +182,38 @@ def check_same_extractor(records_by_name: Mapping[
                 + (f"; {hint}" if hint else ""))
 
 
+def check_scene_graph_sources(
+        records_by_checkpoint: Mapping[str, Optional[ExtractorRecord]],
+        scene_graphs: Optional[PathLike] = None) -> None:
+    """The checkpoints that read images (name -> its record; ``None`` when
+    it records none) and the scene-graph file ``scene_graphs``
+    (:func:`scene_graphs_record`) name one extractor
+    (:func:`check_same_extractor`): no model, no member of an ensemble,
+    reads scene graphs of a detector it was not trained with. A file
+    without a record, for checkpoints that record one, is a
+    :class:`~jmere_pyg.data.DataNotice`.
+
+    Raises:
+        ValueError: naming two checkpoints, or a checkpoint and the file,
+            and how their extractors differ.
+    """
+    records = dict(records_by_checkpoint)
+    if scene_graphs is not None and any(
+            record is not None for record in records.values()):
+        record = scene_graphs_record(scene_graphs)
+        if record is None:
+            warnings.warn(
+                f"{scene_graphs} has no {EXTRACTOR_FILE} beside it: nothing "
+                f"says which detector made its scene graphs, so they are not "
+                f"checked against the checkpoint's", DataNotice,
+                stacklevel=2)
+        records[f"{scene_graphs} ({EXTRACTOR_FILE} beside it)"] = record
+    check_same_extractor(records, "a model needs scene graphs of the "
+                         "extractor it was trained with: use checkpoints "
+                         "trained with one extractor, and scene graphs made "
+                         "by it")
+
+
 def extractor_for_checkpoint(recorded: Optional[ExtractorRecord],
                              checkpoint: PathLike,
                              detector: Optional[str] = None,

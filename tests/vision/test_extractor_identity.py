@@ -1,6 +1,7 @@
 """A detector is known by what it is (the digest of its files), not by how
-its path is typed: checked for ``--detector``, for the recorded folder and
-for a dataset's cached scene graphs."""
+its path is typed, and no model reads scene graphs of a detector it was not
+trained with: checked for ``--detector``, for the recorded folder, for
+``--scene-graphs`` files and for every member of an ensemble."""
 import json
 import shutil
 from pathlib import Path
@@ -171,6 +172,68 @@ def test_cached_scene_graphs_know_their_detector_by_content(
                      extractor=detr.replace(detector=other_detr_path),
                      progress=False, log=False)
     assert "force_reload" in str(error.value)
+
+
+# ------------------------------------------ one extractor, every model
+def test_an_ensemble_of_two_detectors_is_refused(
+        detr_checkpoint, image_files, other_detr_path, tmp_path,
+        tiny_encoder_path, tiny_detector_paths, capsys):
+    other = checkpoint(tmp_path / "other_ckpt", other_detr_path, image_files,
+                       tiny_encoder_path)
+    write_jsonl([Sample(["Curry", "joins", "the", "Warriors"], "a.jpg")],
+                tmp_path / "posts.jsonl")
+    for command in (["predict", "--text", TEXT, "--image",
+                     image_files / "a.jpg"],
+                    ["evaluate", "--data", tmp_path / "posts.jsonl"]):
+        code, _, err = run(capsys, command[0], "--checkpoint",
+                           detr_checkpoint, other, *command[1:])
+        assert code == 1 and len(err.splitlines()) == 1
+        for name in (detr_checkpoint, other, tiny_detector_paths["detr"],
+                     other_detr_path):
+            assert str(name) in err
+    # Members trained with one detector make an ensemble.
+    shutil.copytree(detr_checkpoint, tmp_path / "twin")
+    code, _, err = run(capsys, "predict", "--checkpoint", detr_checkpoint,
+                       tmp_path / "twin", "--text", TEXT, "--image",
+                       image_files / "a.jpg")
+    assert code == 0, err
+
+
+def test_scene_graphs_of_another_detector_are_refused(
+        detr_checkpoint, image_files, tiny_detector_paths, other_detr_path,
+        tmp_path, capsys):
+    write_jsonl([Sample(["Curry", "joins", "the", "Warriors"], "a.jpg")],
+                tmp_path / "posts.jsonl")
+
+    def graphs_of(detector: str, folder: str):
+        output = tmp_path / folder / "graphs.json"
+        code, _, err = run(capsys, "scene-graphs", "--images", image_files,
+                           "--output", output, "--detector", detector,
+                           "--top-k", "5", "--score-threshold", "0",
+                           "--device", "cpu")
+        assert code == 0, err
+        return output
+
+    # The same feature size: only the record tells them apart.
+    other = graphs_of(other_detr_path, "other")
+    for command, source in (("evaluate", "--data"), ("predict", "--input")):
+        code, _, err = run(capsys, command, "--checkpoint", detr_checkpoint,
+                           source, tmp_path / "posts.jsonl",
+                           "--scene-graphs", other)
+        assert code == 1 and len(err.splitlines()) == 1
+        assert str(other) in err and str(detr_checkpoint) in err
+        assert other_detr_path in err
+    same = graphs_of(tiny_detector_paths["detr"], "same")
+    code, _, err = run(capsys, "evaluate", "--checkpoint", detr_checkpoint,
+                       "--data", tmp_path / "posts.jsonl", "--scene-graphs",
+                       same)
+    assert code == 0, err
+    # Without a record nothing can be checked: a notice says so.
+    (same.parent / EXTRACTOR_FILE).unlink()
+    code, _, err = run(capsys, "evaluate", "--checkpoint", detr_checkpoint,
+                       "--data", tmp_path / "posts.jsonl", "--scene-graphs",
+                       same)
+    assert code == 0 and f"no {EXTRACTOR_FILE} beside it" in err
 
 
 def test_record_round_trip_and_future_versions(tmp_path, tiny_detector_paths):
