@@ -10,6 +10,7 @@ samples, averaged over processes: equal to one process's up to how the
 samples with objects fall between the processes.)
 """
 import json
+import math
 import os
 import random
 import shutil
@@ -55,6 +56,12 @@ RUN_FILES = (BEST_DIR, LOG_NAME, CONFIG_NAME, LAST_STATE, METRICS_NAME,
              TEACHER_CACHE)
 #: Training steps between two progress-bar updates of the running loss.
 PROGRESS_EVERY = 10
+
+
+class TrainingDivergedError(ValueError):
+    """The training loss or a weight became NaN or infinite: training stops
+    before anything of that epoch is scored or saved, and the message names
+    the likely cause."""
 
 
 @dataclass
@@ -240,6 +247,10 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             ``resume`` nor ``overwrite`` is set.
         ValueError: when a resumed run's saved model settings differ, or its
             saved state is not a plain-tensor file.
+        TrainingDivergedError: a ``ValueError``, when the training loss or
+            a weight becomes NaN or infinite (checked every
+            ``PROGRESS_EVERY`` steps and after each epoch): the run folder
+            keeps what the epochs before saved.
     """
     run_dir = Path(config.run_dir)
     check_run_dir(run_dir, config, resume=resume, overwrite=overwrite)
@@ -347,6 +358,9 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         losses = _train_one_epoch(wrapped, model, loader, optimizer,
                                   step_scheduler, config, epoch, world_size,
                                   progress and is_main, averaged)
+        # No non-finite weight is scored, nor saved as best/ or last_state.
+        check_finite_weights([model] if averaged is None
+                             else [model, averaged.module], config, epoch)
         # With weight averaging the average is what is scored, selected and
         # saved; the weights themselves are scored too, to show the gain.
         scored = model if averaged is None else averaged.module
@@ -485,11 +499,53 @@ def _train_one_epoch(wrapped, model: EEGA, loader, optimizer, step_scheduler,
             dist.all_reduce(step)
             step = step / world_size
         totals += step
-        if progress and steps % PROGRESS_EVERY == 0:
-            bar.set_postfix(loss=f"{totals[0].item() / steps:.4f}")
+        if steps % PROGRESS_EVERY == 0:
+            # A diverged run stops within PROGRESS_EVERY steps.
+            running = (totals / steps).tolist()
+            check_finite_loss(running, config, epoch, steps)
+            if progress:
+                bar.set_postfix(loss=f"{running[0]:.4f}")
     means = (totals.cpu() / max(steps, 1)).tolist()
+    check_finite_loss(means, config, epoch, steps)
     return {name: round(value, 6) for name, value in
             zip(("loss", "main_loss", "graph_loss"), means)}
+
+
+def check_finite_loss(losses: List[float], config: TrainingConfig,
+                      epoch: int, steps: int) -> None:
+    """Raises :class:`TrainingDivergedError` when one of an epoch's mean
+    ``(loss, main_loss, graph_loss)`` after ``steps`` steps is not
+    finite."""
+    if not all(map(math.isfinite, losses)):
+        raise TrainingDivergedError(
+            f"epoch {epoch}: the training loss is {losses[0]} after {steps} "
+            f"steps; training stopped, nothing of this epoch saved; "
+            f"{_divergence_causes(config)}")
+
+
+def check_finite_weights(models: List[torch.nn.Module],
+                         config: TrainingConfig, epoch: int) -> None:
+    """Raises :class:`TrainingDivergedError` naming the first weight of
+    ``models`` that holds a NaN or an infinity."""
+    for module in models:
+        for name, tensor in module.state_dict().items():
+            if (tensor.is_floating_point()
+                    and not bool(torch.isfinite(tensor).all())):
+                raise TrainingDivergedError(
+                    f"epoch {epoch}: the weight {name} holds NaN or "
+                    f"infinite values; training stopped, nothing of this "
+                    f"epoch saved; {_divergence_causes(config)}")
+
+
+def _divergence_causes(config: TrainingConfig) -> str:
+    causes = (f"a learning rate too high (lr {config.lr:g}, encoder_lr "
+              f"{config.encoder_lr:g})")
+    if config.teacher_targets is not None:
+        causes += f" or bad teacher targets in {config.teacher_targets}"
+    elif config.teachers:
+        causes += (f" or teachers with bad probabilities "
+                   f"({', '.join(config.teachers)})")
+    return f"likely cause: {causes}"
 
 
 def _pair_share(batch, world_size: int) -> float:

@@ -353,3 +353,42 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
                              teachers=[str(tmp_path / "missing")]),
               progress=False)
     assert not (tmp_path / "none").exists()
+
+
+def test_a_diverging_run_stops_in_one_line_and_saves_nothing_non_finite(
+        data_root, tmp_path, tiny_encoder_path, capsys):
+    from jmere_pyg.cli import main
+    run_dir = tmp_path / "run"
+    code = main(["train", "--data-root", str(data_root), "--run-dir",
+                 str(run_dir), "--epochs", "2", "--batch-size", "4",
+                 "--lr", "1e30", "--device", "cpu", "--encoder",
+                 tiny_encoder_path, "--set", "heads=2", "--set", "edge_dim=8",
+                 "--set", "channel_dim=8", "--show", "0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(
+        "jmere-pyg train: error: epoch 1: the training loss is nan after 2 "
+        "steps; training stopped, nothing of this epoch saved; likely cause: "
+        "a learning rate too high (lr 1e+30, encoder_lr 2e-05)")
+    assert not (run_dir / "best").exists()
+    assert not (run_dir / "last_state.pt").exists()
+
+
+def test_non_finite_weights_are_never_saved():
+    from jmere_pyg.training.trainer import (TrainingDivergedError,
+                                            check_finite_loss,
+                                            check_finite_weights)
+    config = TrainingConfig(teacher_targets="targets.pt")
+    model = torch.nn.Linear(2, 2)
+    check_finite_weights([model], config, 3)
+    with torch.no_grad():
+        model.bias[1] = float("inf")
+    with pytest.raises(TrainingDivergedError,
+                       match="epoch 3: the weight bias holds NaN or infinite "
+                             "values; .* or bad teacher targets in "
+                             "targets.pt"):
+        check_finite_weights([model], config, 3)
+    check_finite_loss([0.5, 0.5, 0.0], config, 1, 10)
+    with pytest.raises(ValueError, match="the training loss is nan after 10 "
+                                         "steps"):
+        check_finite_loss([float("nan"), 0.5, 0.0], config, 1, 10)
