@@ -141,6 +141,11 @@ def training_graphs(config: TrainingConfig, train_set: JMEREDataset
     return graphs
 
 
+def graph_samples(dataset: JMEREDataset, graphs) -> List:
+    """The posts of ``graphs`` (of ``dataset``), in their order."""
+    return [dataset.samples[int(g.sample_index)] for g in graphs]
+
+
 def teacher_targets(config: TrainingConfig, train_set: JMEREDataset,
                     train_graphs, device, progress: bool) -> List[torch.Tensor]:
     """The mean tag probabilities ``[P_g, C]`` of ``config.teachers`` on
@@ -165,8 +170,9 @@ def write_teacher_targets(config: TrainingConfig, path, top_k: int = 4,
     train_graphs = training_graphs(config, train_set)
     targets = teacher_targets(config, train_set, train_graphs,
                               pick_device(config.device), progress)
-    return save_teacher_targets(path, targets, train_graphs, config.teachers,
-                                top_k=top_k)
+    return save_teacher_targets(path, targets, train_graphs,
+                                graph_samples(train_set, train_graphs),
+                                train_set.split, config.teachers, top_k=top_k)
 
 
 def cached_teacher_targets(path: Path, fingerprint: Dict, notify: bool
@@ -301,7 +307,8 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         attach_teacher(train_graphs, targets)
     elif config.teacher_targets:
         attach_teacher(train_graphs, load_teacher_targets(
-            config.teacher_targets, train_graphs))
+            config.teacher_targets, train_graphs,
+            graph_samples(train_set, train_graphs), train_set.split))
     if is_main:
         if overwrite:
             _remove_run(run_dir)

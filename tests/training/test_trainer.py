@@ -10,7 +10,7 @@ import torch
 from jmere_pyg import EEGA
 from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
 from jmere_pyg.datasets import JMEREDataset
-from jmere_pyg.graphs import GraphBuilder
+from jmere_pyg.graphs import PAIR, GraphBuilder
 from jmere_pyg.tagging import decode_grid
 from jmere_pyg.training import (TrainingConfig, predict_ensemble,
                                 predict_graphs, predict_grids, train)
@@ -321,8 +321,8 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
     assert main(["teach", "--data-root", str(data_root), "--teachers",
                  *teachers, "--output", str(targets_file), "--top-k", "26",
                  "--device", "cpu"]) == 0
-    for read, direct in zip(load_teacher_targets(targets_file, graphs),
-                            targets):
+    for read, direct in zip(load_teacher_targets(
+            targets_file, graphs, dataset.samples, "train"), targets):
         torch.testing.assert_close(read.float(), direct.float(), atol=2e-3,
                                    rtol=0)
     assert main(["teach", "--data-root", str(data_root), "--teachers",
@@ -392,3 +392,32 @@ def test_non_finite_weights_are_never_saved():
     with pytest.raises(ValueError, match="the training loss is nan after 10 "
                                          "steps"):
         check_finite_loss([float("nan"), 0.5, 0.0], config, 1, 10)
+
+
+def test_bad_teacher_targets_stop_training_before_it_starts(
+        data_root, tmp_path, tiny_encoder_path, capsys):
+    from jmere_pyg.cli import main
+    from jmere_pyg.training.distillation import save_teacher_targets
+
+    dataset = JMEREDataset(str(data_root), split="train", max_words=128)
+    graphs = list(dataset)
+    probabilities = [torch.full((int(g[PAIR].num_edges), 26), 1 / 26).half()
+                     for g in graphs]
+    targets = tmp_path / "targets.pt"
+    save_teacher_targets(targets, probabilities, graphs, dataset.samples,
+                         "train", ["teacher"], top_k=4)
+    saved = torch.load(targets, weights_only=True)
+    row = sum(int(g[PAIR].num_edges) for g in graphs[:2]) + 7
+    saved["probabilities"][row, 1] = float("nan")
+    torch.save(saved, targets)
+    code = main(["train", "--data-root", str(data_root), "--run-dir",
+                 str(tmp_path / "run"), "--epochs", "1", "--device", "cpu",
+                 "--encoder", tiny_encoder_path, "--set", "heads=2",
+                 "--teacher-targets", str(targets), "--show", "0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"jmere-pyg train: error: {targets}: bad teacher targets at row "
+        f"{row} (sample 2, word pair 7): a probability is nan; a word pair's "
+        f"probabilities must be finite, non-negative and sum to one")
+    assert not (tmp_path / "run").exists()
