@@ -36,9 +36,11 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from jmere_pyg import EEGA, EEGAConfig, GraphBuilder  # noqa: E402
-from jmere_pyg.data import Sample, read_samples, write_jsonl  # noqa: E402
+from jmere_pyg.data import (Sample, attach_scene_graphs,  # noqa: E402
+                            read_samples, write_jsonl)
 from jmere_pyg.inference import predict_to_jsonl  # noqa: E402
-from jmere_pyg.vision import ExtractorConfig, SceneGraphExtractor  # noqa: E402
+from jmere_pyg.vision import (ExtractorConfig, ExtractorRecord,  # noqa: E402
+                              SceneGraphExtractor)
 
 MNRE_VAL = (Path(__file__).resolve().parents[3] / "shared" / "data" / "mnre"
             / "mnre_val.txt")
@@ -120,9 +122,9 @@ def main(argv=None):
         extractor = SceneGraphExtractor(config)
         graphs = extractor.extract(sorted(images.iterdir())).graphs
         builder = GraphBuilder(object_feature_dim=extractor.feature_dim).fit(
-            samples, graphs, progress=False)
+            attach_scene_graphs(samples, graphs))
         model = EEGA.from_builder(builder, EEGAConfig(encoder=args.encoder))
-        model.extractor_config = config
+        model.extractor_record = ExtractorRecord.of(config)
         model.save_pretrained(tmp / "ckpt")
         with_images = tmp / "posts.jsonl"
         write_jsonl(samples, with_images)

@@ -40,8 +40,8 @@ from ..data.scene_graph import (SceneGraph, attach_scene_graphs,
 from ..data.tensor_files import load_plain
 from ..graphs.builder import FILE_NAME as BUILDER_FILE
 from ..graphs.builder import GraphBuilder
-from ..vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
-                      read_extractor_file)
+from ..vision import (EXTRACTOR_FILE, ExtractorConfig, ExtractorRecord,
+                      SceneGraphExtractor, read_extractor_file)
 from ..vision.folders import cache_scene_graphs, object_feature_dim
 
 PathLike = Union[str, os.PathLike]
@@ -89,7 +89,7 @@ class JMEREDataset(InMemoryDataset):
     ``raw/scene_graph_extractor.json``; unreadable images are counted
     (:attr:`image_failures` of the open that extracts: file name -> reason)
     and their posts have no objects. Later opens read the cache. When
-    ``raw/`` records an extractor (:attr:`extractor_config`, ``None`` when
+    ``raw/`` records an extractor (:attr:`extractor_record`, ``None`` when
     the scene graphs did not come from one) and no ``builder`` is given, the
     graphs are built with ``GraphBuilder(object_feature_dim=F)``, ``F`` the
     size of the extracted object features.
@@ -128,8 +128,9 @@ class JMEREDataset(InMemoryDataset):
         FileNotFoundError: when the split (or, to fit the builder, train)
             must be processed and its raw file is missing.
         ValueError: when ``images`` is given and ``raw/`` holds scene graphs
-            made by another extractor (or by none), naming both, unless
-            ``force_reload``.
+            made by another extractor (other settings, or another detector
+            by the digest of its files or its Hub revision), or by none,
+            naming both, unless ``force_reload``.
     """
 
     def __init__(self, root: PathLike, split: str = "train",
@@ -166,10 +167,10 @@ class JMEREDataset(InMemoryDataset):
                 self.image_failures = dict(result.failed)
                 # New scene graphs: the processed graphs are out of date.
                 force_reload = True
-        self.extractor_config: Optional[ExtractorConfig] = None
+        self.extractor_record: Optional[ExtractorRecord] = None
         extractor_file = Path(root) / "raw" / EXTRACTOR_FILE
         if extractor_file.is_file():
-            self.extractor_config = read_extractor_file(extractor_file)
+            self.extractor_record = read_extractor_file(extractor_file)
         # PyG reads processed/*.pt with the full unpickler (pre_transform.pt,
         # pre_filter.pt; the graphs after a failed safe load): check every
         # one with the safe loader first, so that none can run code.
@@ -267,7 +268,7 @@ class JMEREDataset(InMemoryDataset):
             # Extracted scene graphs carry the detector's object features.
             builder = GraphBuilder(object_feature_dim=(
                 object_feature_dim(scene_graphs)
-                if self.extractor_config is not None and scene_graphs
+                if self.extractor_record is not None and scene_graphs
                 else 0))
         if not builder.fitted and "train" not in raw_files:
             raise self._missing("train", "to fit the graph builder on")

@@ -106,7 +106,7 @@ class GraphBuilder:
         self.fitted = False
 
     # ------------------------------------------------------------------ fit
-    def fit(self, train_samples: Iterable[Sample],
+    def fit(self, train_samples: Iterable[Sample], *,
             progress: bool = False) -> "GraphBuilder":
         """Fits the vocabularies and the PMI statistics on training samples.
 

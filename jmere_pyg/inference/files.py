@@ -17,12 +17,12 @@ from ..error_analysis import error_analysis
 from ..graphs import OBJECT
 from ..models import EEGA
 from ..output_files import check_output, write_atomically
+from ..run_folder import PER_RELATION_PLOT, TRANSPORT_PLAN_PLOT
 from ..vision.folders import image_paths
 from .evaluation import score
-from .images import (checkpoint_extractor, extract_image_graphs,
-                     plot_predictions, report_images)
+from .images import (check_extractors, checkpoint_extractor,
+                     extract_image_graphs, plot_predictions, report_images)
 from .predictor import WINDOW_WORDS, Predictor
-from ..run_folder import PER_RELATION_PLOT, TRANSPORT_PLAN_PLOT
 
 
 def count_scene_graph_matches(
@@ -142,6 +142,8 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
     decodes the mean of their tag probabilities, each model reading graphs
     of its own graph builder; ``checkpoint`` is then a list in the metrics
     too.
+    The checkpoints that read images, and ``scene_graphs``, must name one
+    extractor (:func:`~jmere_pyg.vision.check_scene_graph_sources`).
 
     ``output``, if given, receives the metrics as JSON; it is checked before
     any work (:func:`~jmere_pyg.output_files.check_output`: not an
@@ -161,6 +163,7 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
     predictor = Predictor.from_pretrained(
         checkpoints, batch_size=batch_size, window_words=window_words,
         progress=True)
+    check_extractors(checkpoints, predictor.models, scene_graphs)
     samples, report = read_samples(data, data_format, max_words=max_words,
                                    on_too_long="skip")
     graph_map = _read_scene_graphs(scene_graphs)
@@ -246,8 +249,10 @@ def predict_to_jsonl(checkpoint: Union[str, Sequence[str]], *,
     windows are not extracted.
 
     Several checkpoints extract as one ensemble that decodes the mean of
-    their tag probabilities; raw images then become scene graphs with the
-    first checkpoint's extractor.
+    their tag probabilities; those that read images must record one
+    extractor, which turns raw images into scene graphs, and
+    ``scene_graphs`` must be made by it
+    (:func:`~jmere_pyg.vision.check_scene_graph_sources`).
 
     Raises:
         ValueError: for inputs that do not go together (``image`` without
@@ -274,6 +279,7 @@ def predict_to_jsonl(checkpoint: Union[str, Sequence[str]], *,
         checkpoints, map_location=device, batch_size=batch_size,
         window_words=window_words, progress=path is not None)
     model = predictor.models[0]
+    check_extractors(checkpoints, predictor.models, scene_graphs)
     report = None
     if text is not None:
         tokens = default_tokenizer()(text)

@@ -11,7 +11,16 @@ from ..data.sample import Sample
 from ..data.scene_graph import image_key
 from ..models import EEGA
 from ..vision import (ExtractionResult, ExtractorConfig, SceneGraphExtractor,
+                      check_scene_graph_sources, extractor_for_checkpoint,
                       plot_scene_graph)
+
+
+def reads_images(model: EEGA) -> bool:
+    """Whether scene graphs reach the model: its image layers are on and it
+    saw object classes in training."""
+    builder = model.graph_builder
+    return model.config.use_image and (builder is None
+                                       or len(builder.object_vocab) > 1)
 
 
 def checkpoint_extractor(model: EEGA, checkpoint: str,
@@ -20,43 +29,35 @@ def checkpoint_extractor(model: EEGA, checkpoint: str,
                          ) -> Optional[ExtractorConfig]:
     """The extractor that turns a post's raw image into the scene graph the
     model expects: the one recorded in the checkpoint, its detector replaced
-    by ``detector`` only with ``force_detector``. ``None``, with a
+    by ``detector`` when that is the same model, or with ``force_detector``
+    (:func:`~jmere_pyg.vision.extractor_for_checkpoint`). ``None``, with a
     :class:`~jmere_pyg.data.DataNotice`, when the model was trained without
     images (its image layers are off, or it saw no object class): the image
     is then ignored.
 
     Raises:
-        ValueError: when ``detector`` differs from the recorded one without
-            ``force_detector``, or when nothing is recorded (scene graphs
-            from files) and no forced ``detector`` is given.
+        ValueError: without ``force_detector``, when ``detector`` or the
+            recorded detector as it is now is another model than the one
+            recorded, or when nothing is recorded (scene graphs from files).
     """
     if force_detector and detector is None:
         raise ValueError("--force-detector needs --detector NAME_OR_PATH")
-    builder = model.graph_builder
-    if not model.config.use_image or (
-            builder is not None and len(builder.object_vocab) <= 1):
+    if not reads_images(model):
         warnings.warn(f"{checkpoint} was trained without images; the "
                       f"images are ignored and quintuples come from the text "
                       f"alone", DataNotice, stacklevel=3)
         return None
-    recorded = model.extractor_config
-    if recorded is None:
-        if detector is None or not force_detector:
-            raise ValueError(
-                f"{checkpoint} records no scene-graph extractor (its scene "
-                f"graphs were read from files, not extracted from images): "
-                f"give graphs made the same way with --scene-graphs, or "
-                f"extract with a detector it was not trained with: "
-                f"--detector NAME_OR_PATH --force-detector")
-        return ExtractorConfig(detector=detector)
-    if detector is not None and detector != recorded.detector:
-        if not force_detector:
-            raise ValueError(
-                f"{checkpoint} was trained on scene graphs from the detector "
-                f"{recorded.detector!r}, not {detector!r}: leave --detector "
-                f"out to use the recorded one, or add --force-detector")
-        return recorded.replace(detector=detector)
-    return recorded
+    return extractor_for_checkpoint(model.extractor_record, checkpoint,
+                                    detector, force_detector)
+
+
+def check_extractors(checkpoints: Sequence[str], models: Sequence[EEGA],
+                     scene_graphs: Optional[str]) -> None:
+    """The checkpoints that read images, and the scene-graph file, name one
+    extractor (:func:`~jmere_pyg.vision.check_scene_graph_sources`)."""
+    check_scene_graph_sources(
+        {str(c): m.extractor_record for c, m in zip(checkpoints, models)
+         if reads_images(m)}, scene_graphs)
 
 
 def extract_image_graphs(model: EEGA, config: ExtractorConfig,

@@ -15,7 +15,7 @@ from ..labels import NUM_TAGS
 from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   MultiChannelLayer, WordEncoder, WordEncoderInfo,
                   WordPairClassifier, word_pair_loss)
-from ..vision import (EXTRACTOR_FILE, ExtractorConfig, read_extractor_file,
+from ..vision import (EXTRACTOR_FILE, ExtractorRecord, read_extractor_file,
                       write_extractor_file)
 from .config import EEGAConfig
 from .hub import push_to_hub, resolve_checkpoint
@@ -90,10 +90,10 @@ class EEGA(nn.Module):
             ``config.encoder`` when omitted.
 
     Attributes:
-        extractor_config (ExtractorConfig or None): the scene-graph extractor
-            whose graphs the model was trained on, when they came from one;
-            saved as ``scene_graph_extractor.json`` so that prediction from
-            raw images uses the same detector.
+        extractor_record (ExtractorRecord or None): the scene-graph
+            extractor whose graphs the model was trained on, when they came
+            from one; saved as ``scene_graph_extractor.json`` so that
+            prediction from raw images uses the same detector.
     """
 
     def __init__(self, config: EEGAConfig,
@@ -102,7 +102,7 @@ class EEGA(nn.Module):
         super().__init__()
         self.config = config
         self.graph_builder = graph_builder
-        self.extractor_config: Optional[ExtractorConfig] = None
+        self.extractor_record: Optional[ExtractorRecord] = None
         self.encoder = encoder or WordEncoder(resolve_encoder(config.encoder),
                                               max_subwords=config.max_subwords)
         hidden = self.encoder.hidden_size
@@ -284,9 +284,9 @@ class EEGA(nn.Module):
             self.graph_builder.save(directory)
         write_model_card(directory, self, training=training, metrics=metrics,
                          license=license, repo_id=repo_id)
-        if self.extractor_config is not None:
+        if self.extractor_record is not None:
             write_extractor_file(directory / EXTRACTOR_FILE,
-                                 self.extractor_config)
+                                 self.extractor_record)
         elif (directory / EXTRACTOR_FILE).exists():
             (directory / EXTRACTOR_FILE).unlink()  # a record of older weights
 
@@ -341,7 +341,7 @@ class EEGA(nn.Module):
                 f"{directory / ENCODER_DIR / CONFIG_NAME}: {shown}") from None
         extractor_file = directory / EXTRACTOR_FILE
         if extractor_file.is_file():
-            model.extractor_config = read_extractor_file(extractor_file)
+            model.extractor_record = read_extractor_file(extractor_file)
         return model.to(map_location)
 
     def push_to_hub(self, repo_id: str, **kwargs) -> Any:

@@ -27,11 +27,16 @@ The probabilities can also travel without the teachers
 (:func:`save_teacher_targets`, ``jmere-pyg teach``): a compact file of each
 pair's most likely tags, computed once where the teachers are (a GPU
 machine, say) and read by students elsewhere (``TrainingConfig.
-teacher_targets``), checked against their training posts: a student on
-some of the posts, in any order, reads the rows of its own.
+teacher_targets``), checked against their training posts (the split, each
+post's words and image) and for probabilities that are no distribution: a
+student on some of the posts, in any order, reads the rows of its own.
 """
+import bisect
+import hashlib
 import itertools
+import math
 import os
+import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -40,6 +45,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
+from ..data.errors import DataNotice
 from ..data.sample import Sample
 from ..data.tensor_files import load_plain
 from ..graphs import PAIR
@@ -54,11 +60,17 @@ TEACHER_ATTR = "teacher_probs"
 #: A run's cache of its teachers' probabilities (:func:`save_teacher_cache`);
 #: files written before the stamps are version 1.
 TEACHER_CACHE_RECORD = RecordFormat("jmere_pyg teacher cache", unstamped=1)
-#: A teacher-targets file (:func:`save_teacher_targets`).
-TARGETS_RECORD = RecordFormat("jmere_pyg teacher-targets file")
+#: A teacher-targets file (:func:`save_teacher_targets`). Version 2 adds the
+#: split and a digest of each post (:func:`post_digest`); version 1 files
+#: are matched by sample index and word-pair count only.
+TARGETS_RECORD = RecordFormat("jmere_pyg teacher-targets file", version=2)
 #: What files of format version 1 hold in place of the stamp (they were
 #: written before it).
 TARGETS_FORMAT_1 = "jmere_pyg teacher targets 1"
+
+#: How far the kept probabilities of a word pair may sum above one, or
+#: below one less the largest dropped mass of the file (float16 rounding).
+SUM_TOLERANCE = 1e-2
 
 
 def teacher_probabilities(teachers: Sequence, samples: Sequence[Sample],
@@ -191,22 +203,35 @@ def load_teacher_cache(path: Union[str, os.PathLike], fingerprint: Dict
     return saved["probabilities"]
 
 
+def post_digest(sample: Sample) -> int:
+    """The first 8 bytes of the SHA-256 of a post's words and image id, as a
+    signed 64-bit integer: what identifies the post in a teacher-targets
+    file."""
+    text = "\0".join([*sample.tokens, "\1", sample.image_id or ""])
+    digest = hashlib.sha256(text.encode("utf-8")).digest()[:8]
+    return int.from_bytes(digest, "little", signed=True)
+
+
 def save_teacher_targets(path: Union[str, os.PathLike],
                          probabilities: Sequence[Tensor],
                          graphs: Sequence[HeteroData],
+                         samples: Sequence[Sample], split: str,
                          teachers: Sequence[str], top_k: int = 4) -> Dict:
     """Write the teachers' probabilities of ``graphs`` compactly: each word
     pair keeps its ``top_k`` most likely tags (index and float16
     probability), the rest of its mass is dropped, and reading renormalises
-    what was kept. With the rows' order, the file records the graphs'
-    sample indices and pair counts, which :func:`load_teacher_targets`
-    checks.
+    what was kept. With the rows' order, the file records the split, the
+    graphs' sample indices and pair counts and a digest of each post
+    (:func:`post_digest`), which :func:`load_teacher_targets` checks.
 
     Args:
         path: the file to write (through a temporary file).
         probabilities (sequence of Tensor): ``[P_g, C]`` per graph, as
             :func:`teacher_probabilities` returns them.
         graphs (sequence of HeteroData): the graphs they belong to.
+        samples (sequence of Sample): the posts of ``graphs``, in their
+            order.
+        split (str): the dataset split of the posts, e.g. ``'train'``.
         teachers (sequence of str): the teachers' names, for the record.
         top_k (int): tags kept per pair, at most ``C``.
 
@@ -218,7 +243,12 @@ def save_teacher_targets(path: Union[str, os.PathLike],
     if len(graphs) != len(probabilities) or not graphs:
         raise ValueError(f"{len(graphs)} graphs but {len(probabilities)} "
                          f"probability tensors")
+    if len(samples) != len(graphs):
+        raise ValueError(f"{len(graphs)} graphs but {len(samples)} samples")
     rows = torch.cat([p.float() for p in probabilities])
+    _check_rows(rows, [p.size(0) for p in probabilities],
+                [int(g.sample_index) for g in graphs], 1.0 - SUM_TOLERANCE,
+                "the teachers' probabilities")
     num_tags = rows.size(1)
     if not 1 <= top_k <= min(num_tags, 255):
         raise ValueError(f"top_k must lie in [1, {min(num_tags, 255)}], got "
@@ -229,8 +259,9 @@ def save_teacher_targets(path: Union[str, os.PathLike],
               "dropped_mass_mean": float(dropped.mean()),
               "dropped_mass_max": float(dropped.max())}
     save_atomically(TARGETS_RECORD.stamp({
-        "teachers": [str(t) for t in teachers],
+        "teachers": [str(t) for t in teachers], "split": split,
         "sample_indices": torch.tensor([int(g.sample_index) for g in graphs]),
+        "post_digests": torch.tensor([post_digest(s) for s in samples]),
         "pairs": torch.tensor([p.size(0) for p in probabilities]),
         "tags": tags.to(torch.uint8), "probabilities": kept.half(),
         "report": report}), path)
@@ -238,58 +269,100 @@ def save_teacher_targets(path: Union[str, os.PathLike],
 
 
 def load_teacher_targets(path: Union[str, os.PathLike],
-                         graphs: Sequence[HeteroData]) -> List[Tensor]:
+                         graphs: Sequence[HeteroData],
+                         samples: Sequence[Sample], split: str
+                         ) -> List[Tensor]:
     """The probabilities :func:`save_teacher_targets` wrote, one dense
-    ``[P_g, C]`` float16 tensor per graph of ``graphs``, the kept tags of
-    each pair renormalised to sum to one.
+    ``[P_g, C]`` float16 tensor per graph of ``graphs`` (whose posts are
+    ``samples``, of the dataset split ``split``), the kept tags of each pair
+    renormalised to sum to one.
+
+    A file of format 1 (written before posts were recorded) is matched by
+    sample index and word-pair count only, with a
+    :class:`~jmere_pyg.data.DataNotice`.
 
     Raises:
         FileNotFoundError: when ``path`` does not exist.
         ValueError: naming ``path``, when it is not a teacher-targets file
             or of a format version this jmere_pyg does not read, is
-            damaged, or lacks one of ``graphs``' posts (by sample index)
-            or gives it another number of word pairs.
+            damaged, holds a word pair whose kept probabilities are not
+            finite, negative, or do not sum to one less at most the file's
+            largest dropped mass (naming the first such row), was computed
+            on another split, or lacks one of ``graphs``' posts (by sample
+            index), gives it another number of word pairs or records
+            another post there (naming the first).
     """
+    if len(samples) != len(graphs):
+        raise ValueError(f"{len(graphs)} graphs but {len(samples)} samples")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"teacher targets {path} do not exist")
     saved = load_plain(path, "teacher targets")
     if isinstance(saved, dict) and saved.get("format") == TARGETS_FORMAT_1:
-        saved = {KIND_KEY: TARGETS_RECORD.kind, VERSION_KEY: 1,
-                 **{k: v for k, v in saved.items() if k != "format"}}
+        saved = {**{k: v for k, v in saved.items() if k != "format"},
+                 KIND_KEY: TARGETS_RECORD.kind, VERSION_KEY: 1}
+    version = saved.get(VERSION_KEY) if isinstance(saved, dict) else None
     saved = TARGETS_RECORD.read(saved, path)
+    recorded_posts = version >= 2
     try:
         tags, kept = saved["tags"].long(), saved["probabilities"].float()
         num_tags = int(saved["report"]["num_tags"])
+        dropped_max = float(saved["report"]["dropped_mass_max"])
+        counts = saved["pairs"].tolist()
+        indices = saved["sample_indices"].tolist()
         consistent = (tags.shape == kept.shape and tags.dim() == 2
-                      and tags.size(0) == int(saved["pairs"].sum())
+                      and tags.size(0) == sum(counts)
+                      and len(indices) == len(counts)
                       and 0 <= int(tags.min()) and int(tags.max()) < num_tags)
-    except (KeyError, TypeError, AttributeError, RuntimeError):
+        digests = (saved["post_digests"].tolist() if recorded_posts
+                   else None)
+        if recorded_posts:
+            consistent = (consistent and len(digests) == len(counts)
+                          and isinstance(saved["split"], str))
+    except (KeyError, TypeError, AttributeError, RuntimeError, ValueError):
         consistent = False
     if not consistent:
         raise ValueError(f"{path}: damaged teacher-targets file (its tags, "
                          f"probabilities and pair counts disagree)")
+    # The kept tags of a pair hold all its mass but what was dropped (NaN
+    # only beside a NaN row, which is named).
+    lowest = 1.0 - dropped_max - SUM_TOLERANCE
+    _check_rows(kept, counts, indices,
+                lowest if math.isfinite(lowest) else 0.0, str(path))
+    if not recorded_posts:
+        warnings.warn(f"{path} was written before teacher targets recorded "
+                      f"their posts: they are matched by sample index and "
+                      f"number of word pairs only", DataNotice, stacklevel=2)
+    elif saved["split"] != split:
+        raise ValueError(f"{path}: computed on the {saved['split']!r} "
+                         f"split, not on {split!r}, the split trained on")
     # Rows of each post in the file, by sample index: a run on some of the
     # posts (max_train_samples, another order) reads just theirs.
-    counts = saved["pairs"].tolist()
-    starts = itertools.accumulate(counts, initial=0)
-    where = {index: (start, count) for index, start, count
-             in zip(saved["sample_indices"].tolist(), starts, counts)}
+    starts = list(itertools.accumulate(counts, initial=0))
+    where = {index: post for post, index in enumerate(indices)}
     if len(where) != len(counts):
         raise ValueError(f"{path}: damaged teacher-targets file (a post's "
                          f"sample index appears twice)")
     rows, sizes = [], []
-    for data in graphs:
+    for data, sample in zip(graphs, samples):
         index, pairs = int(data.sample_index), int(data[PAIR].num_edges)
         if index not in where:
             raise ValueError(f"{path}: written for other training posts (no "
                              f"targets for sample {index}; the file has "
                              f"{len(where)} posts)")
-        start, count = where[index]
+        post = where[index]
+        start, count = starts[post], counts[post]
         if count != pairs:
             raise ValueError(f"{path}: written for graphs of other word pairs "
                              f"(sample {index} has {pairs} pairs here, "
                              f"{count} in the file)")
+        if recorded_posts and digests[post] != post_digest(sample):
+            words = " ".join(sample.tokens[:8])
+            raise ValueError(
+                f"{path}: written for other training posts (sample {index}, "
+                f"{words!r}{'...' if len(sample.tokens) > 8 else ''} with "
+                f"image {sample.image_id!r}, is not the post the targets "
+                f"were computed on: its words or image differ)")
         rows.append(torch.arange(start, start + count))
         sizes.append(count)
     rows = torch.cat(rows) if rows else torch.zeros(0, dtype=torch.long)
@@ -297,3 +370,35 @@ def load_teacher_targets(path: Union[str, os.PathLike],
     kept = kept / kept.sum(dim=1, keepdim=True).clamp_min(1e-12)
     dense = torch.zeros(kept.size(0), num_tags).scatter_(1, tags, kept)
     return list(dense.half().split(sizes))
+
+
+def _check_rows(rows: Tensor, counts: Sequence[int],
+                sample_indices: Sequence[int], min_sum: float,
+                source: str) -> None:
+    """Raises ``ValueError`` naming ``source`` and the first row of
+    ``rows`` ``[R, k]`` (the word pairs of posts of ``counts`` pairs and
+    ``sample_indices``, in order) that holds a non-finite or negative
+    probability or sums to zero or outside ``[min_sum, 1 +
+    SUM_TOLERANCE]``."""
+    finite = torch.isfinite(rows).all(dim=1)
+    non_negative = (rows >= 0).all(dim=1)
+    sums = rows.sum(dim=1)
+    fine = (finite & non_negative & (sums > 0) & (sums >= min_sum)
+            & (sums <= 1.0 + SUM_TOLERANCE))
+    if bool(fine.all()):
+        return
+    row = int((~fine).nonzero()[0])
+    if not finite[row]:
+        value = rows[row][~torch.isfinite(rows[row])][0]
+        why = f"a probability is {float(value)}"
+    elif not non_negative[row]:
+        why = f"a probability is {float(rows[row].min()):.4g}"
+    else:
+        why = f"its probabilities sum to {float(sums[row]):.4g}"
+    starts = list(itertools.accumulate(counts, initial=0))
+    post = bisect.bisect_right(starts, row) - 1
+    raise ValueError(
+        f"{source}: bad teacher targets at row {row} (sample "
+        f"{sample_indices[post]}, word pair {row - starts[post]}): {why}; a "
+        f"word pair's probabilities must be finite, non-negative and sum to "
+        f"one")

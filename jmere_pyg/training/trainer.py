@@ -10,6 +10,7 @@ samples, averaged over processes: equal to one process's up to how the
 samples with objects fall between the processes.)
 """
 import json
+import math
 import os
 import random
 import shutil
@@ -48,6 +49,12 @@ from .sampling import LengthBucketBatchSampler
 PROGRESS_EVERY = 10
 #: A run's ``last_state.pt``; files written before the stamps are version 1.
 RESUME_STATE_RECORD = RecordFormat("jmere_pyg resume state", unstamped=1)
+
+
+class TrainingDivergedError(ValueError):
+    """The training loss or a weight became NaN or infinite: training stops
+    before anything of that epoch is scored or saved, and the message names
+    the likely cause."""
 
 
 @dataclass
@@ -128,6 +135,11 @@ def training_graphs(config: TrainingConfig, train_set: JMEREDataset
     return graphs
 
 
+def graph_samples(dataset: JMEREDataset, graphs) -> List:
+    """The posts of ``graphs`` (of ``dataset``), in their order."""
+    return [dataset.samples[int(g.sample_index)] for g in graphs]
+
+
 def teacher_targets(config: TrainingConfig, train_set: JMEREDataset,
                     train_graphs, device, progress: bool) -> List[torch.Tensor]:
     """The mean tag probabilities ``[P_g, C]`` of ``config.teachers`` on
@@ -151,8 +163,9 @@ def write_teacher_targets(config: TrainingConfig, path, top_k: int = 4,
     train_graphs = training_graphs(config, train_set)
     targets = teacher_targets(config, train_set, train_graphs,
                               pick_device(config.device), progress)
-    return save_teacher_targets(path, targets, train_graphs, config.teachers,
-                                top_k=top_k)
+    return save_teacher_targets(path, targets, train_graphs,
+                                graph_samples(train_set, train_graphs),
+                                train_set.split, config.teachers, top_k=top_k)
 
 
 def cached_teacher_targets(path: Path, fingerprint: Dict, notify: bool
@@ -233,6 +246,10 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             ``resume`` nor ``overwrite`` is set.
         ValueError: when a resumed run's saved model settings differ, or its
             saved state is not a plain-tensor file.
+        TrainingDivergedError: a ``ValueError``, when the training loss or
+            a weight becomes NaN or infinite (checked every
+            ``PROGRESS_EVERY`` steps and after each epoch): the run folder
+            keeps what the epochs before saved.
     """
     run = RunFolder(config.run_dir)
     check_run_dir(run, config, resume=resume, overwrite=overwrite)
@@ -264,7 +281,7 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     if model is None:
         model = EEGA.from_builder(train_set.builder, config.model)
     # Prediction from raw images reuses the extractor of the training graphs.
-    model.extractor_config = train_set.extractor_config
+    model.extractor_record = train_set.extractor_record
     model.to(device)
     # The teachers run before the folder is written, so that a bad teacher
     # leaves no run behind; a resume reads what the first start computed.
@@ -283,7 +300,8 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         attach_teacher(train_graphs, targets)
     elif config.teacher_targets:
         attach_teacher(train_graphs, load_teacher_targets(
-            config.teacher_targets, train_graphs))
+            config.teacher_targets, train_graphs,
+            graph_samples(train_set, train_graphs), train_set.split))
     if is_main:
         if overwrite:
             _remove_run(run)
@@ -341,6 +359,9 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
         losses = _train_one_epoch(wrapped, model, loader, optimizer,
                                   step_scheduler, config, epoch, world_size,
                                   progress and is_main, averaged)
+        # No non-finite weight is scored, nor saved as best/ or last_state.
+        check_finite_weights([model] if averaged is None
+                             else [model, averaged.module], config, epoch)
         # With weight averaging the average is what is scored, selected and
         # saved; the weights themselves are scored too, to show the gain.
         scored = model if averaged is None else averaged.module
@@ -479,11 +500,53 @@ def _train_one_epoch(wrapped, model: EEGA, loader, optimizer, step_scheduler,
             dist.all_reduce(step)
             step = step / world_size
         totals += step
-        if progress and steps % PROGRESS_EVERY == 0:
-            bar.set_postfix(loss=f"{totals[0].item() / steps:.4f}")
+        if steps % PROGRESS_EVERY == 0:
+            # A diverged run stops within PROGRESS_EVERY steps.
+            running = (totals / steps).tolist()
+            check_finite_loss(running, config, epoch, steps)
+            if progress:
+                bar.set_postfix(loss=f"{running[0]:.4f}")
     means = (totals.cpu() / max(steps, 1)).tolist()
+    check_finite_loss(means, config, epoch, steps)
     return {name: round(value, 6) for name, value in
             zip(("loss", "main_loss", "graph_loss"), means)}
+
+
+def check_finite_loss(losses: List[float], config: TrainingConfig,
+                      epoch: int, steps: int) -> None:
+    """Raises :class:`TrainingDivergedError` when one of an epoch's mean
+    ``(loss, main_loss, graph_loss)`` after ``steps`` steps is not
+    finite."""
+    if not all(map(math.isfinite, losses)):
+        raise TrainingDivergedError(
+            f"epoch {epoch}: the training loss is {losses[0]} after {steps} "
+            f"steps; training stopped, nothing of this epoch saved; "
+            f"{_divergence_causes(config)}")
+
+
+def check_finite_weights(models: List[torch.nn.Module],
+                         config: TrainingConfig, epoch: int) -> None:
+    """Raises :class:`TrainingDivergedError` naming the first weight of
+    ``models`` that holds a NaN or an infinity."""
+    for module in models:
+        for name, tensor in module.state_dict().items():
+            if (tensor.is_floating_point()
+                    and not bool(torch.isfinite(tensor).all())):
+                raise TrainingDivergedError(
+                    f"epoch {epoch}: the weight {name} holds NaN or "
+                    f"infinite values; training stopped, nothing of this "
+                    f"epoch saved; {_divergence_causes(config)}")
+
+
+def _divergence_causes(config: TrainingConfig) -> str:
+    causes = (f"a learning rate too high (lr {config.lr:g}, encoder_lr "
+              f"{config.encoder_lr:g})")
+    if config.teacher_targets is not None:
+        causes += f" or bad teacher targets in {config.teacher_targets}"
+    elif config.teachers:
+        causes += (f" or teachers with bad probabilities "
+                   f"({', '.join(config.teachers)})")
+    return f"likely cause: {causes}"
 
 
 def _pair_share(batch, world_size: int) -> float:

@@ -9,16 +9,21 @@ score, box and the detector's feature vector, and
 Imports only :mod:`jmere_pyg.data` and below.
 """
 from .extractor import (DEFAULT_DETECTOR, DetectorLoadError, ExtractionResult,
-                        ExtractorConfig, SceneGraphExtractor, load_detector)
+                        ExtractorConfig, SceneGraphExtractor,
+                        detector_identity, load_detector)
 from .images import IMAGE_ERROR_REASONS, ImageError, load_image, read_image
 from .plots import plot_scene_graph
 from .predicates import PREDICATES, geometric_relations
-from .record import (EXTRACTOR_FILE, check_same_extractor, read_extractor_file,
-                     write_extractor_file)
+from .record import (EXTRACTOR_FILE, ExtractorRecord,
+                     check_same_extractor, check_scene_graph_sources,
+                     extractor_for_checkpoint, read_extractor_file,
+                     scene_graphs_record, write_extractor_file)
 
 __all__ = ["DEFAULT_DETECTOR", "DetectorLoadError", "EXTRACTOR_FILE",
            "ExtractionResult", "ExtractorConfig", "IMAGE_ERROR_REASONS",
            "ImageError", "PREDICATES", "SceneGraphExtractor",
            "geometric_relations", "load_detector", "load_image",
            "plot_scene_graph", "read_image", "check_same_extractor",
-           "read_extractor_file", "write_extractor_file"]
+           "read_extractor_file", "write_extractor_file", "ExtractorRecord",
+           "check_scene_graph_sources", "detector_identity",
+           "extractor_for_checkpoint", "scene_graphs_record"]

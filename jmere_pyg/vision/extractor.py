@@ -38,12 +38,15 @@ Conditional / Deformable DETR R50 and YOLOS-small at their 800-pixel
 inputs. RT-DETR R18 takes about half of its time for 6.6 AP less: the
 choice for slow machines (``--detector PekingU/rtdetr_r18vd``).
 """
+import functools
+import hashlib
 import inspect
 import math
 import os
 import socket
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -234,6 +237,67 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
     except OSError:
         return False
     return True
+
+
+def detector_identity(detector: str) -> Optional[Dict[str, Optional[str]]]:
+    """What the detector ``detector`` is, however its name is written, for
+    comparing detectors by content (resolved as :func:`load_detector`
+    resolves it):
+
+    * a local folder: ``{"sha256": ...}``, the :func:`detector_digest` of
+      its files;
+    * a Hugging Face name: ``{"hub_id": name, "revision": ...}``, the commit
+      of the snapshot in the local Hugging Face cache (``None`` when it is
+      not cached), plus ``"sha256"``, the digest of that snapshot, when
+      cached, so that a downloaded copy of it in a local folder is the same
+      detector;
+    * ``None`` for a folder that does not exist (loading it names it).
+    """
+    if os.path.isdir(detector):
+        return {"sha256": detector_digest(detector)}
+    if _looks_like_path(detector):
+        return None
+    from huggingface_hub import try_to_load_from_cache
+    try:
+        cached = try_to_load_from_cache(detector, "config.json")
+    except ValueError:  # not a valid repository id: never cached
+        cached = None
+    if not isinstance(cached, str):  # not cached, or cached as missing
+        return {"hub_id": detector, "revision": None}
+    snapshot = Path(cached).parent  # .../snapshots/<commit>/config.json
+    return {"hub_id": detector, "revision": snapshot.name,
+            "sha256": detector_digest(snapshot)}
+
+
+def detector_digest(folder: PathLike) -> str:
+    """SHA-256 of the files that make the detector in ``folder`` what it
+    is: ``config.json``, ``preprocessor_config.json`` (it decides the pixels
+    the detector sees) and the weights transformers loads (the
+    ``*.safetensors`` files, else the ``*.bin`` ones), names and bytes.
+    Read once per process while the files' sizes and times stay the same.
+    """
+    folder = Path(folder)
+    files = [folder / name for name in ("config.json",
+                                        "preprocessor_config.json")
+             if (folder / name).is_file()]
+    files += (sorted(folder.glob("*.safetensors"))
+              or sorted(folder.glob("*.bin")))
+    return _digest(tuple((str(path.absolute()), path.stat().st_size,
+                          path.stat().st_mtime_ns) for path in files))
+
+
+@functools.lru_cache(maxsize=16)
+def _digest(files: Tuple[Tuple[str, int, int], ...]) -> str:
+    """SHA-256 of each ``(path, size, mtime)``'s file name, size and bytes;
+    the size and time are in the key so that a changed file is read
+    again."""
+    digest = hashlib.sha256()
+    for path, size, _ in files:
+        digest.update(f"{Path(path).name}\0{size}\0".encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def _looks_like_path(name: str) -> bool:

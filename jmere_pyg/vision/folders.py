@@ -14,7 +14,7 @@ import torch
 
 from ..data.scene_graph import SceneGraph, image_key, write_scene_graphs
 from .extractor import ExtractionResult, ExtractorConfig, SceneGraphExtractor
-from .record import (EXTRACTOR_FILE, check_same_extractor,
+from .record import (EXTRACTOR_FILE, ExtractorRecord, check_same_extractor,
                      read_extractor_file, write_extractor_file)
 
 PathLike = Union[str, os.PathLike]
@@ -129,7 +129,8 @@ def cache_scene_graphs(graphs_file: PathLike, images: PathLike,
                 f"images, or pass force_reload=True to extract the scene "
                 f"graphs of {images} in its place")
         check_same_extractor(
-            read_extractor_file(extractor_file), extractor_file, config,
+            {str(extractor_file): read_extractor_file(extractor_file),
+             "the extractor given": ExtractorRecord.of(config)},
             "pass force_reload=True to extract them again with the "
             "extractor given")
         return None

@@ -10,7 +10,7 @@ import torch
 from jmere_pyg import EEGA
 from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
 from jmere_pyg.datasets import JMEREDataset
-from jmere_pyg.graphs import GraphBuilder
+from jmere_pyg.graphs import PAIR, GraphBuilder
 from jmere_pyg.inference import Predictor
 from jmere_pyg.training import TrainingConfig, train
 from jmere_pyg.training.distillation import (load_teacher_targets,
@@ -276,8 +276,8 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
     assert main(["teach", "--data-root", str(data_root), "--teachers",
                  *teachers, "--output", str(targets_file), "--top-k", "26",
                  "--device", "cpu"]) == 0
-    for read, direct in zip(load_teacher_targets(targets_file, graphs),
-                            targets):
+    for read, direct in zip(load_teacher_targets(
+            targets_file, graphs, dataset.samples, "train"), targets):
         torch.testing.assert_close(read.float(), direct.float(), atol=2e-3,
                                    rtol=0)
     assert main(["teach", "--data-root", str(data_root), "--teachers",
@@ -308,3 +308,71 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
                              teachers=[str(tmp_path / "missing")]),
               progress=False)
     assert not (tmp_path / "none").exists()
+
+
+def test_a_diverging_run_stops_in_one_line_and_saves_nothing_non_finite(
+        data_root, tmp_path, tiny_encoder_path, capsys):
+    from jmere_pyg.cli import main
+    run_dir = tmp_path / "run"
+    code = main(["train", "--data-root", str(data_root), "--run-dir",
+                 str(run_dir), "--epochs", "2", "--batch-size", "4",
+                 "--lr", "1e30", "--device", "cpu", "--encoder",
+                 tiny_encoder_path, "--set", "heads=2", "--set", "edge_dim=8",
+                 "--set", "channel_dim=8", "--show", "0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(
+        "jmere-pyg train: error: epoch 1: the training loss is nan after 2 "
+        "steps; training stopped, nothing of this epoch saved; likely cause: "
+        "a learning rate too high (lr 1e+30, encoder_lr 2e-05)")
+    assert not (run_dir / "best").exists()
+    assert not (run_dir / "last_state.pt").exists()
+
+
+def test_non_finite_weights_are_never_saved():
+    from jmere_pyg.training.trainer import (TrainingDivergedError,
+                                            check_finite_loss,
+                                            check_finite_weights)
+    config = TrainingConfig(teacher_targets="targets.pt")
+    model = torch.nn.Linear(2, 2)
+    check_finite_weights([model], config, 3)
+    with torch.no_grad():
+        model.bias[1] = float("inf")
+    with pytest.raises(TrainingDivergedError,
+                       match="epoch 3: the weight bias holds NaN or infinite "
+                             "values; .* or bad teacher targets in "
+                             "targets.pt"):
+        check_finite_weights([model], config, 3)
+    check_finite_loss([0.5, 0.5, 0.0], config, 1, 10)
+    with pytest.raises(ValueError, match="the training loss is nan after 10 "
+                                         "steps"):
+        check_finite_loss([float("nan"), 0.5, 0.0], config, 1, 10)
+
+
+def test_bad_teacher_targets_stop_training_before_it_starts(
+        data_root, tmp_path, tiny_encoder_path, capsys):
+    from jmere_pyg.cli import main
+    from jmere_pyg.training.distillation import save_teacher_targets
+
+    dataset = JMEREDataset(str(data_root), split="train", max_words=128)
+    graphs = list(dataset)
+    probabilities = [torch.full((int(g[PAIR].num_edges), 26), 1 / 26).half()
+                     for g in graphs]
+    targets = tmp_path / "targets.pt"
+    save_teacher_targets(targets, probabilities, graphs, dataset.samples,
+                         "train", ["teacher"], top_k=4)
+    saved = torch.load(targets, weights_only=True)
+    row = sum(int(g[PAIR].num_edges) for g in graphs[:2]) + 7
+    saved["probabilities"][row, 1] = float("nan")
+    torch.save(saved, targets)
+    code = main(["train", "--data-root", str(data_root), "--run-dir",
+                 str(tmp_path / "run"), "--epochs", "1", "--device", "cpu",
+                 "--encoder", tiny_encoder_path, "--set", "heads=2",
+                 "--teacher-targets", str(targets), "--show", "0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"jmere-pyg train: error: {targets}: bad teacher targets at row "
+        f"{row} (sample 2, word pair 7): a probability is nan; a word pair's "
+        f"probabilities must be finite, non-negative and sum to one")
+    assert not (tmp_path / "run").exists()

@@ -28,6 +28,24 @@ def tiny_detector_paths(tmp_path_factory):
     return paths
 
 
+@pytest.fixture(scope="session")
+def other_detr_path(tiny_detector_paths, tmp_path_factory) -> str:
+    """The tiny DETR with other weights: the same architecture and feature
+    size, another model."""
+    from transformers import AutoImageProcessor, AutoModelForObjectDetection
+
+    source = tiny_detector_paths["detr"]
+    model = AutoModelForObjectDetection.from_pretrained(source)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for weight in model.parameters():
+            weight.add_(0.3 * torch.randn_like(weight))
+    folder = tmp_path_factory.mktemp("other_detr")
+    model.save_pretrained(folder)
+    AutoImageProcessor.from_pretrained(source).save_pretrained(folder)
+    return str(folder)
+
+
 @pytest.fixture
 def image_files(tmp_path) -> Path:
     """A folder with three drawn JPEG/PNG images."""

@@ -13,7 +13,8 @@ from jmere_pyg.data import (Entity, Quintuple, Sample, attach_scene_graphs,
                             write_scene_graphs)
 from jmere_pyg.graphs import OBJECT, REL
 from jmere_pyg.vision import (EXTRACTOR_FILE, ExtractorConfig,
-                              SceneGraphExtractor, read_extractor_file)
+                              ExtractorRecord, SceneGraphExtractor,
+                              read_extractor_file)
 
 TEXT = "Curry joins the Warriors"
 
@@ -45,7 +46,7 @@ def image_checkpoint(tmp_path, image_files, detr, tiny_encoder_path):
     builder = GraphBuilder(object_feature_dim=extractor.feature_dim).fit(
         attach_scene_graphs(samples, graphs))
     model = tiny_eega(builder, tiny_encoder_path)
-    model.extractor_config = detr
+    model.extractor_record = ExtractorRecord.of(detr)
     model.save_pretrained(tmp_path / "ckpt")
     return tmp_path / "ckpt"
 
@@ -70,7 +71,8 @@ def test_scene_graphs_json_round_trips_into_the_same_graphs(
     assert (tmp_path / "plots" / "a.jpg.png").read_bytes()[:4] == b"\x89PNG"
     assert "4 images: 3 scene graphs, 1 failed (empty 1)" in report
     assert "skipped broken.jpg: empty" in report
-    assert read_extractor_file(output.parent / EXTRACTOR_FILE) == detr
+    assert read_extractor_file(output.parent / EXTRACTOR_FILE) == (
+        ExtractorRecord.of(detr))
 
     from_file = read_scene_graphs(output)
     extractor = SceneGraphExtractor(detr)
@@ -110,12 +112,14 @@ def test_scene_graphs_offline_detector_is_one_clear_line(tmp_path, image_files,
 
 
 def test_checkpoint_records_its_extractor(image_checkpoint, detr):
-    assert EEGA.from_pretrained(image_checkpoint).extractor_config == detr
+    record = EEGA.from_pretrained(image_checkpoint).extractor_record
+    assert record == ExtractorRecord.of(detr)
+    assert len(record.detector_identity["sha256"]) == 64
     model = EEGA.from_pretrained(image_checkpoint)
-    model.extractor_config = None
+    model.extractor_record = None
     model.save_pretrained(image_checkpoint)  # the old record goes
     assert not (image_checkpoint / EXTRACTOR_FILE).exists()
-    assert EEGA.from_pretrained(image_checkpoint).extractor_config is None
+    assert EEGA.from_pretrained(image_checkpoint).extractor_record is None
 
 
 def test_predict_image_end_to_end(image_checkpoint, image_files, detr,
@@ -202,7 +206,7 @@ def test_checkpoint_trained_without_images_ignores_the_image(
 def test_checkpoint_without_recorded_extractor_needs_forcing(
         image_checkpoint, image_files, detr, capsys):
     model = EEGA.from_pretrained(image_checkpoint)
-    model.extractor_config = None  # trained on scene graphs from a file
+    model.extractor_record = None  # trained on scene graphs from a file
     model.save_pretrained(image_checkpoint)
     args = ["--checkpoint", image_checkpoint, "--text", TEXT, "--image",
             image_files / "a.jpg"]

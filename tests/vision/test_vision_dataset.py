@@ -8,7 +8,8 @@ from jmere_pyg.datasets import JMEREDataset
 from jmere_pyg.graphs import OBJECT
 from jmere_pyg.training import TrainingConfig
 from jmere_pyg.vision import (EXTRACTOR_FILE, ExtractorConfig,
-                              SceneGraphExtractor, read_extractor_file)
+                              ExtractorRecord, SceneGraphExtractor,
+                              read_extractor_file)
 
 
 def post(words, image_id, head, tail, relation):
@@ -61,8 +62,9 @@ def test_images_are_extracted_once_and_cached(data_root, image_files, detr,
     raw = data_root / "raw"
     cached = read_scene_graphs(raw / "scene_graphs.json")
     assert sorted(cached) == ["a.jpg", "b.png", "c.jpg"]
-    assert read_extractor_file(raw / EXTRACTOR_FILE) == detr
-    assert train_set.extractor_config == detr
+    assert read_extractor_file(raw / EXTRACTOR_FILE) == ExtractorRecord.of(
+        detr)
+    assert train_set.extractor_record == ExtractorRecord.of(detr)
 
     feature_dim = SceneGraphExtractor(detr).feature_dim
     assert train_set.builder.object_feature_dim == feature_dim
@@ -94,7 +96,7 @@ def test_another_extractor_config_is_an_error_unless_force_reload(
                             extractor=other, force_reload=True,
                             progress=False, log=False)
     assert len(count_extractions) == 2
-    assert reloaded.extractor_config == other
+    assert reloaded.extractor_record == ExtractorRecord.of(other)
     assert max(g.num_objects for g in read_scene_graphs(
         data_root / "raw" / "scene_graphs.json").values()) <= 2
 
@@ -117,7 +119,8 @@ def test_training_with_images_records_the_extractor(
                  "channel_dim=8", "--show", "0", "--images", str(image_files),
                  "--detector", detr.detector]) == 0
     recorded = read_extractor_file(tmp_path / "run" / "best" / EXTRACTOR_FILE)
-    assert recorded == ExtractorConfig(detector=detr.detector)
+    assert recorded == ExtractorRecord.of(
+        ExtractorConfig(detector=detr.detector))
     assert (data_root / "raw" / "scene_graphs.json").is_file()
     with pytest.raises(ValueError, match="images is not"):
         TrainingConfig(detector="x")
@@ -131,7 +134,7 @@ def test_scene_graphs_command_output_in_raw_is_used_with_its_features(
                  detr.detector, "--top-k", "4", "--score-threshold", "0",
                  "--device", "cpu"]) == 0
     dataset = JMEREDataset(data_root, "train", progress=False, log=False)
-    assert dataset.extractor_config == detr
+    assert dataset.extractor_record == ExtractorRecord.of(detr)
     feature_dim = SceneGraphExtractor(detr).feature_dim
     assert dataset.builder.object_feature_dim == feature_dim
     assert dataset[0][OBJECT].x.shape[1] == feature_dim
