@@ -181,3 +181,36 @@ def test_train_rejects_bad_values_in_one_line(tmp_path, capsys, flag, value,
                        "--data-root", tmp_path / "data", flag, value)
     assert code == 1 and message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------ senseless settings (issue 39)
+@pytest.mark.parametrize("setting, message", [
+    ("heads=0", "EEGAConfig.heads must lie in [1, 65536], got 0"),
+    ("heads=-4", "EEGAConfig.heads must lie in [1, 65536], got -4"),
+    ("heads=3", "object_dim (256) must be divisible by heads (3)"),
+    ("channel_dim=1000000000", "EEGAConfig.channel_dim must lie in "
+     "[1, 65536]"),
+    ("dropout=1", "EEGAConfig.dropout must lie in [0, 1)"),
+    ("ot_reg=0", "EEGAConfig.ot_reg must be > 0"),
+    ("sinkhorn_iterations=0", "EEGAConfig.sinkhorn_iterations must lie in "
+     "[1, 10000]"),
+])
+def test_senseless_model_settings_are_one_line(tmp_path, capsys, setting,
+                                               message):
+    code, _, err = run(capsys, "train", "--run-dir", tmp_path / "run",
+                       "--data-root", tmp_path / "data", "--set", setting)
+    assert code == 1 and message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_checkpoint_with_senseless_heads_is_refused_on_loading(
+        checkpoint, tmp_path, capsys):
+    def negative_heads(path):
+        config = json.loads(path.read_text())
+        config["heads"] = -4
+        path.write_text(json.dumps(config))
+    ckpt = damaged(checkpoint, tmp_path, "config.json", negative_heads)
+    code, _, err = run(capsys, "predict", "--checkpoint", ckpt, "--text",
+                       "Curry joins the Warriors")
+    assert code == 1 and len(err.splitlines()) == 1
+    assert f"{ckpt / 'config.json'}: EEGAConfig.heads must lie in" in err
