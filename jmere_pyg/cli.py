@@ -9,16 +9,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
+# Only light modules here: each command imports what it needs when it runs,
+# so that --help and mistyped flags answer at once.
+from jmere_pyg import __version__
 from .data.errors import DataNotice
 from .data.readers import FORMATS
-from .models.eega import WINDOW_WORDS
-from .training.config import DEFAULT_MAX_WORDS
-from .vision import DetectorLoadError
+from .limits import DEFAULT_MAX_WORDS, WINDOW_WORDS
 
 #: Errors that mean bad input or setup, the user's to fix: printed as one
-#: line, no traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError,
-               DetectorLoadError)
+#: line, no traceback (with the vision layer's ``DetectorLoadError``, see
+#: :func:`is_user_error`).
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -30,9 +31,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         with notices_on_stderr(args.command):
             return args.handler(args) or 0
-    except USER_ERRORS as error:
+    except Exception as error:
+        if not is_user_error(error):
+            raise
         print(f"jmere-pyg {args.command}: error: {error}", file=sys.stderr)
         return 1
+
+
+def is_user_error(error: Exception) -> bool:
+    """Whether ``error`` is the user's to fix (:data:`USER_ERRORS`, a
+    detector that cannot be loaded)."""
+    from .vision import DetectorLoadError  # not needed for --help
+    return isinstance(error, (*USER_ERRORS, DetectorLoadError))
 
 
 @contextmanager
@@ -57,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jmere-pyg",
         description="Joint multimodal entity-relation extraction (EEGA).")
+    parser.add_argument("--version", action="version",
+                        version=f"jmere-pyg {__version__}")
     commands = parser.add_subparsers(dest="command")
 
     stats = commands.add_parser(

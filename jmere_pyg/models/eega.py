@@ -15,6 +15,7 @@ from ..data.scene_graph import SceneGraph
 from ..graphs import (DEP, OBJECT, PAIR, REL, WORD, GraphBuilder,
                       window_spans)
 from ..labels import NUM_TAGS, TAG_TO_ID
+from ..limits import WINDOW_WORDS
 from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   MultiChannelLayer, WordEncoder, WordEncoderInfo,
                   WordPairClassifier, word_pair_loss)
@@ -29,8 +30,6 @@ from .encoders import offline_encoder_path
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 ENCODER_DIR = "encoder"
-#: Word limit of the windows that extraction cuts long posts into.
-WINDOW_WORDS = 100
 
 
 @dataclass

@@ -5,13 +5,12 @@ from typing import List, Optional, Union
 
 from ..config_base import DictConfig
 from ..data.errors import deepest_nesting, load_json
+from ..limits import DEFAULT_MAX_WORDS
 from ..models import EEGAConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 MIXED_PRECISION = ("no", "bf16")
 LR_SCHEDULES = ("plateau", "linear_warmup")
-#: Longest post (in words) that training and evaluation read.
-DEFAULT_MAX_WORDS = 128
 
 
 @dataclass
