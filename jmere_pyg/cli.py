@@ -1,6 +1,7 @@
 """The ``jmere-pyg`` command: stats, train, evaluate, predict,
 scene-graphs."""
 import argparse
+import errno
 import json
 import os
 import sys
@@ -19,7 +20,14 @@ from .limits import DEFAULT_MAX_WORDS, WINDOW_WORDS
 #: Errors that mean bad input or setup, the user's to fix: printed as one
 #: line, no traceback (with the vision layer's ``DetectorLoadError``, see
 #: :func:`is_user_error`).
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError,
+               PermissionError, IsADirectoryError, NotADirectoryError)
+#: ``errno`` of the other ``OSError`` s that are the user's to fix: a
+#: symbolic link loop, a full disk, a read-only file system.
+USER_ERRNOS = (errno.ELOOP, errno.ENOSPC, errno.EROFS)
+#: Exit status of a command stopped with Ctrl-C: 128 + SIGINT, as shells
+#: report it.
+INTERRUPTED = 130
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -31,6 +39,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         with notices_on_stderr(args.command):
             return args.handler(args) or 0
+    except KeyboardInterrupt as interruption:
+        print(f"jmere-pyg {args.command}: interrupted"
+              + (f"; {interruption}" if str(interruption) else ""),
+              file=sys.stderr)
+        return INTERRUPTED
     except Exception as error:
         if not is_user_error(error):
             raise
@@ -39,10 +52,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def is_user_error(error: Exception) -> bool:
-    """Whether ``error`` is the user's to fix (:data:`USER_ERRORS`, a
-    detector that cannot be loaded)."""
+    """Whether ``error`` is the user's to fix (:data:`USER_ERRORS`,
+    :data:`USER_ERRNOS`, a detector that cannot be loaded)."""
     from .vision import DetectorLoadError  # not needed for --help
-    return isinstance(error, (*USER_ERRORS, DetectorLoadError))
+    return isinstance(error, (*USER_ERRORS, DetectorLoadError)) or (
+        isinstance(error, OSError) and error.errno in USER_ERRNOS)
 
 
 @contextmanager
@@ -266,7 +280,10 @@ def run_train(args) -> int:
         flags["max_words"] = None
     config = config.replace(model=config.model.replace(**model_changes),
                             **flags)
-    result = train(config, resume=args.resume, overwrite=args.overwrite)
+    try:
+        result = train(config, resume=args.resume, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(resume_hint(Path(config.run_dir))) from None
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, the first process reports
     print(json.dumps({"run_dir": str(result.run_dir),
@@ -278,6 +295,19 @@ def run_train(args) -> int:
         for path in plot_run(result.run_dir):
             print(f"wrote {path}")
     return 0
+
+
+def resume_hint(run_dir: Path) -> str:
+    """What an interrupted ``train`` into ``run_dir`` can do next."""
+    from .training.trainer import LAST_STATE, RUN_FILES
+
+    if (run_dir / LAST_STATE).is_file():
+        return (f"the same command with --resume continues from the last "
+                f"finished epoch, saved in {run_dir}")
+    if any((run_dir / name).exists() for name in RUN_FILES):
+        return (f"no epoch had finished; start again with --overwrite to "
+                f"replace what {run_dir} holds")
+    return "nothing was written; start again"
 
 
 def run_teach(args) -> int:

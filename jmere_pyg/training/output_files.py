@@ -27,15 +27,16 @@ def check_output(output: PathLike, inputs: Iterable[Optional[PathLike]], *,
 
     Raises:
         ValueError: ``output`` is an input, lies in an input folder, is a
-            folder, exists without ``overwrite``, or its folder is missing or
-            not writable.
+            folder, exists without ``overwrite``, its folder is missing or
+            not writable, or it or an input passes through a symbolic link
+            loop.
     """
     path = Path(output)
-    resolved = path.resolve()
+    resolved = _resolve(path, flag)
     for source in inputs:
         if source is None:
             continue
-        source = Path(source).resolve()
+        source = _resolve(Path(source), "the input")
         if resolved == source or (path.exists() and source.exists()
                                   and os.path.samefile(path, source)):
             raise ValueError(f"{flag} {path} is the input {source}; write the "
@@ -55,6 +56,15 @@ def check_output(output: PathLike, inputs: Iterable[Optional[PathLike]], *,
         raise ValueError(f"{flag} {path}: the folder {folder} is not "
                          f"writable")
     return path
+
+
+def _resolve(path: Path, name: str) -> Path:
+    """``path`` made absolute, its symbolic links followed."""
+    try:
+        return path.resolve()
+    except RuntimeError:  # pathlib's "Symlink loop" before Python 3.13
+        raise ValueError(f"{name} {path} passes through a symbolic link "
+                         f"loop") from None
 
 
 def write_atomically(path: PathLike, text: str) -> None:
