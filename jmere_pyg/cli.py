@@ -8,7 +8,7 @@ import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 # Only light modules here: each command imports what it needs when it runs,
 # so that --help and mistyped flags answer at once.
@@ -16,6 +16,9 @@ from jmere_pyg import __version__
 from .data.errors import DataNotice
 from .data.readers import FORMATS
 from .limits import DEFAULT_MAX_WORDS, WINDOW_WORDS
+
+if TYPE_CHECKING:  # for the annotations only
+    from .vision import ExtractorConfig
 
 #: Errors that mean bad input or setup, the user's to fix: printed as one
 #: line, no traceback (with the vision layer's ``DetectorLoadError``, see
@@ -220,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     scene.add_argument("--output", required=True,
                        help="scene graph JSON; scene_graph_extractor.json "
                             "is written beside it")
+    scene.add_argument("--overwrite", action="store_true",
+                       help="replace an existing --output (and the record "
+                            "beside it)")
     scene.add_argument("--detector",
                        help="Hugging Face name or local folder")
     scene.add_argument("--top-k", type=int, help="objects kept per image")
@@ -361,8 +367,9 @@ def run_predict(args) -> int:
 def run_scene_graphs(args) -> int:
     from .data.scene_graph import image_key, write_scene_graphs
     from .datasets.images import list_images
+    from .training.output_files import replace_atomically
     from .training.trainer import pick_device
-    from .vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
+    from .vision import (ExtractorConfig, SceneGraphExtractor,
                          write_extractor_file)
 
     paths = list_images(args.images)
@@ -373,17 +380,18 @@ def run_scene_graphs(args) -> int:
                 "batch_size": args.batch_size}
     config = ExtractorConfig().replace(
         **{k: v for k, v in settings.items() if v is not None})
+    output, record = check_scene_graph_output(args.output, args.images,
+                                              config, args.overwrite)
     extractor = SceneGraphExtractor(config,
                                     device=str(pick_device(args.device)))
     result = extractor.extract(paths, progress=True)
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_scene_graphs(output, result.graphs)
-    identity = write_extractor_file(output.parent / EXTRACTOR_FILE, config)
+    replace_atomically(output,
+                       lambda tmp: write_scene_graphs(tmp, result.graphs))
+    replace_atomically(record, lambda tmp: write_extractor_file(tmp, config))
     print(f"read {len(paths)} images: {result.summary()}")
     for name, reason in sorted(result.failed.items()):
         print(f"  skipped {name}: {reason}")
-    print(f"wrote {output} and {identity}")
+    print(f"wrote {output} and {record}")
     if args.plot:
         from .vision import plot_scene_graph
         folder = Path(args.plot)
@@ -394,6 +402,49 @@ def run_scene_graphs(args) -> int:
                              folder / f"{name}.png")
         print(f"wrote {len(result.graphs)} pictures to {folder}")
     return 0
+
+
+def check_scene_graph_output(output: str, images: List[str],
+                             config: "ExtractorConfig",
+                             overwrite: bool) -> Tuple[Path, Path]:
+    """``(output, record)``: the scene-graph file and the extractor record
+    beside it, checked before any work as ``predict --output`` is
+    (:func:`~jmere_pyg.training.output_files.check_output`). The folder may
+    hold no checkpoint nor training run, whose recorded extractor the record
+    would replace, and an existing record of another extractor is replaced
+    only with ``--overwrite``.
+
+    Raises:
+        ValueError: naming the file or folder and why.
+    """
+    from .models.eega import CONFIG_NAME, WEIGHTS_NAME
+    from .training.output_files import check_output
+    from .training.trainer import RUN_FILES
+    from .vision import EXTRACTOR_FILE, read_extractor_file
+
+    output = check_output(output, images, overwrite=overwrite)
+    folder = output.resolve().parent
+    record = output.parent / EXTRACTOR_FILE
+    if output.name == EXTRACTOR_FILE:
+        raise ValueError(f"--output {output}: {EXTRACTOR_FILE} is the name "
+                         f"of the extractor record written beside it; name "
+                         f"the scene graph file otherwise")
+    if all((folder / name).is_file() for name in (CONFIG_NAME, WEIGHTS_NAME)):
+        raise ValueError(f"--output {output}: {folder} holds a checkpoint, "
+                         f"whose {EXTRACTOR_FILE} would be replaced; write "
+                         f"the scene graphs elsewhere")
+    run_files = [name for name in RUN_FILES if (folder / name).exists()]
+    if run_files:
+        raise ValueError(f"--output {output}: {folder} holds a training run "
+                         f"({', '.join(run_files)}); write the scene graphs "
+                         f"elsewhere")
+    if record.exists() and not overwrite and (
+            read_extractor_file(record) != config):
+        raise ValueError(f"--output {output}: {record} records another "
+                         f"extractor, for other scene graphs in the folder; "
+                         f"pass --overwrite to replace it, or write "
+                         f"elsewhere")
+    return output, record
 
 
 def parse_assignments(items: List[str]) -> dict:

@@ -3,7 +3,7 @@ atomically, never over an input or, unless asked, over an existing file."""
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
 import torch
 
@@ -67,16 +67,17 @@ def _resolve(path: Path, name: str) -> Path:
                          f"loop") from None
 
 
-def write_atomically(path: PathLike, text: str) -> None:
-    """Write ``text`` to a temporary file in the folder of ``path``, then
-    rename it to ``path``: readers see the old file or the whole new one,
-    never a part."""
+def replace_atomically(path: PathLike,
+                       write: Callable[[Path], None]) -> None:
+    """Call ``write`` on a temporary file in the folder of ``path``, then
+    rename that file to ``path``: readers see the old file or the whole new
+    one, never a part, and an interruption leaves the old file whole."""
     path = Path(path)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                    suffix=".tmp")
+    os.close(handle)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+        write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
         os.replace(tmp, path)
     except BaseException:
@@ -85,13 +86,15 @@ def write_atomically(path: PathLike, text: str) -> None:
         raise
 
 
+def write_atomically(path: PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` (UTF-8) with :func:`replace_atomically`."""
+    replace_atomically(path, lambda tmp: tmp.write_text(text,
+                                                        encoding="utf-8"))
+
+
 def save_atomically(obj: Any, path: PathLike) -> None:
-    """``torch.save(obj)`` to ``path`` through a temporary file beside it,
-    so that an interruption leaves the previous file whole."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """``torch.save(obj)`` to ``path`` with :func:`replace_atomically`."""
+    replace_atomically(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _umask() -> int:

@@ -1,7 +1,9 @@
 """Images through the command line: ``jmere-pyg scene-graphs`` and
 ``jmere-pyg predict --image / --images``, with a tiny random detector and a
 tiny EEGA."""
+import errno
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -59,6 +61,7 @@ def test_scene_graphs_json_round_trips_into_the_same_graphs(
         tmp_path, image_files, detr, capsys):
     (image_files / "broken.jpg").write_bytes(b"")  # a counted skip
     output = tmp_path / "out" / "scene_graphs.json"
+    output.parent.mkdir()
     assert main(["scene-graphs", "--images", str(image_files), "--output",
                  str(output), "--detector", detr.detector, "--top-k", "5",
                  "--score-threshold", "0", "--device", "cpu", "--plot",
@@ -219,3 +222,101 @@ def test_image_and_scene_graphs_together_is_an_error(
                            TEXT, "--image", image_files / "a.jpg",
                            "--scene-graphs", tmp_path / "g.json")
     assert code == 1 and "pick one" in err
+
+
+# ---------------------------------------- scene-graphs --output (issue 39)
+def scene_graphs(capsys, *args):
+    code = main(["scene-graphs", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_scene_graphs_output_may_not_be_an_input(image_files, capsys):
+    """``--output photos/rocket.jpg`` replaced the photo with JSON; the
+    check comes before the detector is loaded (here it does not exist)."""
+    photo = image_files / "a.jpg"
+    before = photo.read_bytes()
+    for images, output in ((image_files, photo),
+                           (image_files, image_files / "graphs.json"),
+                           (photo, photo)):
+        code, _, err = scene_graphs(capsys, "--images", images, "--output",
+                                    output, "--overwrite", "--detector",
+                                    "no/such-detector")
+        assert code == 1 and "input" in err and len(err.splitlines()) == 1
+    assert photo.read_bytes() == before
+    assert not (image_files / "graphs.json").exists()
+    assert not (image_files / EXTRACTOR_FILE).exists()
+
+
+def test_scene_graphs_existing_output_needs_overwrite(tmp_path, image_files,
+                                                      detr, capsys):
+    output = tmp_path / "graphs.json"
+    output.write_text("keep me\n")
+    args = ["--images", image_files, "--output", output, "--detector",
+            detr.detector, "--top-k", "5", "--score-threshold", "0",
+            "--device", "cpu"]
+    code, _, err = scene_graphs(capsys, *args)
+    assert code == 1 and "--overwrite" in err
+    assert output.read_text() == "keep me\n"
+    assert scene_graphs(capsys, *args, "--overwrite")[0] == 0
+    assert sorted(read_scene_graphs(output)) == ["a.jpg", "b.png", "c.jpg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+        EXTRACTOR_FILE, "graphs.json", "images"])  # no temporary file left
+
+
+@pytest.mark.parametrize("held, what", [
+    (["config.json", "model.safetensors"], "holds a checkpoint"),
+    (["log.jsonl"], "holds a training run"),
+])
+def test_scene_graphs_never_write_into_a_checkpoint_or_run(
+        tmp_path, image_files, capsys, held, what):
+    """An output inside a checkpoint folder silently rewrote the detector
+    that the checkpoint records, which predict then used."""
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    for name in held:
+        (folder / name).write_text("{}")
+    code, _, err = scene_graphs(capsys, "--images", image_files, "--output",
+                                folder / "graphs.json", "--overwrite",
+                                "--detector", "no/such-detector")
+    assert code == 1 and what in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted(held)
+
+
+def test_scene_graphs_keep_another_extractors_record(tmp_path, image_files,
+                                                     detr, capsys):
+    """Graphs of another detector in the same folder keep their record
+    unless --overwrite; a failed write leaves the old files whole."""
+    record = tmp_path / EXTRACTOR_FILE
+    record.write_text(json.dumps(detr.replace(top_k=9).to_dict()))
+    args = ["--images", image_files, "--output", tmp_path / "graphs.json",
+            "--detector", detr.detector, "--top-k", "5",
+            "--score-threshold", "0", "--device", "cpu"]
+    code, _, err = scene_graphs(capsys, *args)
+    assert code == 1 and "records another extractor" in err
+    assert ExtractorConfig.from_dict(json.loads(record.read_text())).top_k == 9
+    assert scene_graphs(capsys, *args, "--overwrite")[0] == 0
+    assert ExtractorConfig.from_dict(json.loads(record.read_text())) == detr
+
+
+def test_scene_graphs_write_atomically(tmp_path, image_files, detr, capsys,
+                                       monkeypatch):
+    import jmere_pyg.data.scene_graph as scene_graph_module
+
+    output = tmp_path / "graphs.json"
+    output.write_text("old graphs\n")
+
+    def disk_full(path, graphs):
+        Path(path).write_text("{\"a.jpg\": ")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(scene_graph_module, "write_scene_graphs", disk_full)
+    code, _, err = scene_graphs(capsys, "--images", image_files, "--output",
+                                output, "--overwrite", "--detector",
+                                detr.detector, "--device", "cpu")
+    assert code == 1 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("jmere-pyg scene-graphs: error: ")
+    assert "No space left" in err
+    assert output.read_text() == "old graphs\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "graphs.json", "images"]
