@@ -371,6 +371,7 @@ def run_scene_graphs(args) -> int:
     from .training.trainer import pick_device
     from .vision import (ExtractorConfig, SceneGraphExtractor,
                          write_extractor_file)
+    from .vision.plots import picture_names
 
     paths = list_images(args.images)
     if not paths:
@@ -397,9 +398,9 @@ def run_scene_graphs(args) -> int:
         folder = Path(args.plot)
         folder.mkdir(parents=True, exist_ok=True)
         by_name = {image_key(str(path)): path for path in paths}
+        names = picture_names(by_name)
         for name, graph in sorted(result.graphs.items()):
-            plot_scene_graph(by_name[name], graph,
-                             folder / f"{name}.png")
+            plot_scene_graph(by_name[name], graph, folder / names[name])
         print(f"wrote {len(result.graphs)} pictures to {folder}")
     return 0
 

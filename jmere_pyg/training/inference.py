@@ -380,7 +380,8 @@ def _plot_predictions(samples: Sequence[Sample], extracted,
                       graphs: Mapping[str, SceneGraph],
                       files: Mapping[str, Path], folder: Path) -> None:
     """``post{i}_{image}.png`` per post whose image has a scene graph: the
-    image, its boxes and predicates, and the extracted quintuples."""
+    image, its boxes and a few predicates, the post and the extracted
+    quintuples with their confidences."""
     from ..vision import plot_scene_graph
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -390,7 +391,8 @@ def _plot_predictions(samples: Sequence[Sample], extracted,
             plot_scene_graph(files[key], graphs[key],
                              folder / f"post{i}_{Path(key).stem}.png",
                              quintuples=[q for q, _ in found],
-                             tokens=sample.tokens)
+                             tokens=sample.tokens,
+                             confidences=[c for _, c in found])
             written += 1
     print(f"wrote {written} pictures to {folder}", file=sys.stderr)
 

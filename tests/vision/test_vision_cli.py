@@ -68,8 +68,8 @@ def test_scene_graphs_json_round_trips_into_the_same_graphs(
                  str(tmp_path / "plots")]) == 0
     report = capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "a.jpg.png", "b.png.png", "c.jpg.png"]
-    assert (tmp_path / "plots" / "a.jpg.png").read_bytes()[:4] == b"\x89PNG"
+        "a.png", "b.png", "c.png"]  # named after the images
+    assert (tmp_path / "plots" / "a.png").read_bytes()[:4] == b"\x89PNG"
     assert "4 images: 3 scene graphs, 1 failed (empty 1)" in report
     assert "skipped broken.jpg: empty" in report
     recorded = json.loads((output.parent / EXTRACTOR_FILE).read_text())
