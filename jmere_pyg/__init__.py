@@ -41,6 +41,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    """The public ``name``, imported from its module on first use."""
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
@@ -49,4 +50,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__():
+    """The module's names, the ones not yet imported included."""
     return sorted(set(globals()) | set(__all__))

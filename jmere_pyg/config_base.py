@@ -6,7 +6,7 @@ import typing
 from dataclasses import asdict, fields
 from typing import Any, ClassVar, Mapping
 
-#: Largest size a layer, vocabulary or feature vector may have: 2**16, over
+#: Largest size a layer or feature vector may have: 2**16, over
 #: five times the widest hidden layer of the largest encoders (12,288). A
 #: typo such as ``channel_dim=1000000000`` (72 GB of embeddings) is refused
 #: when the config is made, before anything is allocated.

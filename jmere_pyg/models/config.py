@@ -118,6 +118,10 @@ class EEGAConfig(DictConfig):
         max_pmi (int): clip of the PMI value. (default: ``10``)
         num_tags (int): word-pair tags (:data:`jmere_pyg.labels.TAGS`).
             (default: ``26``)
+
+    A value outside its interval in :attr:`ranges` (sizes up to
+    :data:`~jmere_pyg.config_base.MAX_SIZE`), or an ``object_dim`` that
+    ``heads`` does not divide, raises ``ValueError`` naming the field.
     """
     encoder: Optional[str] = None
     max_subwords: int = 512

@@ -110,6 +110,9 @@ class TrainingConfig(DictConfig):
         model (EEGAConfig): the model's settings; in a file, a mapping of
             :class:`jmere_pyg.EEGAConfig` fields (the vocabulary sizes are
             filled in from the data). (default: ``EEGAConfig()``)
+
+    A value outside its interval in :attr:`ranges` raises ``ValueError``
+    naming the field.
     """
     data_root: str = "data/jmere"
     mnre_dir: Optional[str] = None
