@@ -1,24 +1,36 @@
 """The ``jmere-pyg`` command: stats, train, evaluate, predict,
 scene-graphs."""
 import argparse
+import errno
 import json
 import os
 import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
+# Only light modules here: each command imports what it needs when it runs,
+# so that --help and mistyped flags answer at once.
+from jmere_pyg import __version__
 from .data.errors import DataNotice
 from .data.readers import FORMATS
-from .data.readers import DEFAULT_MAX_WORDS
-from .inference.predictor import WINDOW_WORDS
-from .vision import DetectorLoadError
+from .limits import DEFAULT_MAX_WORDS, WINDOW_WORDS
+
+if TYPE_CHECKING:  # for the annotations only
+    from .vision import ExtractorConfig
 
 #: Errors that mean bad input or setup, the user's to fix: printed as one
-#: line, no traceback.
+#: line, no traceback (with the vision layer's ``DetectorLoadError``, see
+#: :func:`is_user_error`).
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError,
-               DetectorLoadError)
+               PermissionError, IsADirectoryError, NotADirectoryError)
+#: ``errno`` of the other ``OSError`` s that are the user's to fix: a
+#: symbolic link loop, a full disk, a read-only file system.
+USER_ERRNOS = (errno.ELOOP, errno.ENOSPC, errno.EROFS)
+#: Exit status of a command stopped with Ctrl-C: 128 + SIGINT, as shells
+#: report it.
+INTERRUPTED = 130
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -30,9 +42,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         with notices_on_stderr(args.command):
             return args.handler(args) or 0
-    except USER_ERRORS as error:
+    except KeyboardInterrupt as interruption:
+        print(f"jmere-pyg {args.command}: interrupted"
+              + (f"; {interruption}" if str(interruption) else ""),
+              file=sys.stderr)
+        return INTERRUPTED
+    except Exception as error:
+        if not is_user_error(error):
+            raise
         print(f"jmere-pyg {args.command}: error: {error}", file=sys.stderr)
         return 1
+
+
+def is_user_error(error: Exception) -> bool:
+    """Whether ``error`` is the user's to fix (:data:`USER_ERRORS`,
+    :data:`USER_ERRNOS`, a detector that cannot be loaded)."""
+    from .vision import DetectorLoadError  # not needed for --help
+    return isinstance(error, (*USER_ERRORS, DetectorLoadError)) or (
+        isinstance(error, OSError) and error.errno in USER_ERRNOS)
 
 
 @contextmanager
@@ -57,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jmere-pyg",
         description="Joint multimodal entity-relation extraction (EEGA).")
+    parser.add_argument("--version", action="version",
+                        version=f"jmere-pyg {__version__}")
     commands = parser.add_subparsers(dest="command")
 
     stats = commands.add_parser(
@@ -140,6 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--format", choices=FORMATS)
     evaluate.add_argument("--scene-graphs")
+    evaluate.add_argument("--images",
+                          help="folder of the images of --data's posts "
+                               "(matched by file name), turned into scene "
+                               "graphs with the checkpoint's detector")
+    evaluate.add_argument("--detector", help="object detector for --images "
+                          "(default: the one recorded in the checkpoint)")
+    evaluate.add_argument("--force-detector", action="store_true",
+                          help="use --detector although the checkpoint was "
+                               "trained with another")
+    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"),
+                          default="cpu")
     evaluate.add_argument("--output")
     evaluate.add_argument("--overwrite", action="store_true",
                           help="replace an existing --output")
@@ -194,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     scene.add_argument("--output", required=True,
                        help="scene graph JSON; scene_graph_extractor.json "
                             "is written beside it")
+    scene.add_argument("--overwrite", action="store_true",
+                       help="replace an existing --output (and the record "
+                            "beside it)")
     scene.add_argument("--detector",
                        help="Hugging Face name or local folder")
     scene.add_argument("--top-k", type=int, help="objects kept per image")
@@ -254,7 +297,10 @@ def run_train(args) -> int:
         flags["max_words"] = None
     config = config.replace(model=config.model.replace(**model_changes),
                             **flags)
-    result = train(config, resume=args.resume, overwrite=args.overwrite)
+    try:
+        result = train(config, resume=args.resume, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(resume_hint(Path(config.run_dir))) from None
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, the first process reports
     print(json.dumps({"run_dir": str(result.run_dir),
@@ -266,6 +312,20 @@ def run_train(args) -> int:
         for path in plot_run(result.run_dir):
             print(f"wrote {path}")
     return 0
+
+
+def resume_hint(run_dir: Path) -> str:
+    """What an interrupted ``train`` into ``run_dir`` can do next."""
+    from .run_folder import RunFolder
+
+    run = RunFolder(run_dir)
+    if run.last_state.is_file():
+        return (f"the same command with --resume continues from the last "
+                f"finished epoch, saved in {run_dir}")
+    if run.used():
+        return (f"no epoch had finished; start again with --overwrite to "
+                f"replace what {run_dir} holds")
+    return "nothing was written; start again"
 
 
 def run_teach(args) -> int:
@@ -285,9 +345,16 @@ def run_teach(args) -> int:
 
 def run_evaluate(args) -> int:
     from .inference import evaluate_file
+    from .training.trainer import pick_device
 
+    if args.scene_graphs is not None and args.images is not None:
+        raise ValueError("--scene-graphs and --images both give scene "
+                         "graphs: pick one")
     metrics = evaluate_file(args.checkpoint, args.data, data_format=args.format,
                             scene_graphs=args.scene_graphs,
+                            images=args.images, detector=args.detector,
+                            force_detector=args.force_detector,
+                            device=str(pick_device(args.device)),
                             batch_size=args.batch_size, plot_dir=args.plot,
                             output=args.output, overwrite=args.overwrite,
                             max_words=args.max_words or None)
@@ -332,10 +399,12 @@ def run_predict(args) -> int:
 
 def run_scene_graphs(args) -> int:
     from .data.scene_graph import image_key, write_scene_graphs
+    from .output_files import replace_atomically
     from .vision.folders import list_images
     from .training.trainer import pick_device
-    from .vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
+    from .vision import (ExtractorConfig, SceneGraphExtractor,
                          write_extractor_file)
+    from .vision.plots import picture_names
 
     paths = list_images(args.images)
     if not paths:
@@ -345,27 +414,71 @@ def run_scene_graphs(args) -> int:
                 "batch_size": args.batch_size}
     config = ExtractorConfig().replace(
         **{k: v for k, v in settings.items() if v is not None})
+    output, record = check_scene_graph_output(args.output, args.images,
+                                              config, args.overwrite)
     extractor = SceneGraphExtractor(config,
                                     device=str(pick_device(args.device)))
     result = extractor.extract(paths, progress=True)
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_scene_graphs(output, result.graphs)
-    identity = write_extractor_file(output.parent / EXTRACTOR_FILE, config)
+    replace_atomically(output,
+                       lambda tmp: write_scene_graphs(tmp, result.graphs))
+    replace_atomically(record, lambda tmp: write_extractor_file(tmp, config))
     print(f"read {len(paths)} images: {result.summary()}")
     for name, reason in sorted(result.failed.items()):
         print(f"  skipped {name}: {reason}")
-    print(f"wrote {output} and {identity}")
+    print(f"wrote {output} and {record}")
     if args.plot:
         from .vision import plot_scene_graph
         folder = Path(args.plot)
         folder.mkdir(parents=True, exist_ok=True)
         by_name = {image_key(str(path)): path for path in paths}
+        names = picture_names(by_name)
         for name, graph in sorted(result.graphs.items()):
-            plot_scene_graph(by_name[name], graph,
-                             folder / f"{name}.png")
+            plot_scene_graph(by_name[name], graph, folder / names[name])
         print(f"wrote {len(result.graphs)} pictures to {folder}")
     return 0
+
+
+def check_scene_graph_output(output: str, images: List[str],
+                             config: "ExtractorConfig",
+                             overwrite: bool) -> Tuple[Path, Path]:
+    """``(output, record)``: the scene-graph file and the extractor record
+    beside it, checked before any work as ``predict --output`` is
+    (:func:`~jmere_pyg.output_files.check_output`). The folder may
+    hold no checkpoint nor training run, whose recorded extractor the record
+    would replace, and an existing record of another extractor is replaced
+    only with ``--overwrite``.
+
+    Raises:
+        ValueError: naming the file or folder and why.
+    """
+    from .models.eega import CONFIG_NAME, WEIGHTS_NAME
+    from .output_files import check_output
+    from .run_folder import RunFolder
+    from .vision import EXTRACTOR_FILE, read_extractor_file
+
+    output = check_output(output, images, overwrite=overwrite)
+    folder = output.resolve().parent
+    record = output.parent / EXTRACTOR_FILE
+    if output.name == EXTRACTOR_FILE:
+        raise ValueError(f"--output {output}: {EXTRACTOR_FILE} is the name "
+                         f"of the extractor record written beside it; name "
+                         f"the scene graph file otherwise")
+    if all((folder / name).is_file() for name in (CONFIG_NAME, WEIGHTS_NAME)):
+        raise ValueError(f"--output {output}: {folder} holds a checkpoint, "
+                         f"whose {EXTRACTOR_FILE} would be replaced; write "
+                         f"the scene graphs elsewhere")
+    run_files = RunFolder(folder).used()
+    if run_files:
+        raise ValueError(f"--output {output}: {folder} holds a training run "
+                         f"({', '.join(run_files)}); write the scene graphs "
+                         f"elsewhere")
+    if record.exists() and not overwrite and (
+            read_extractor_file(record) != config):
+        raise ValueError(f"--output {output}: {record} records another "
+                         f"extractor, for other scene graphs in the folder; "
+                         f"pass --overwrite to replace it, or write "
+                         f"elsewhere")
+    return output, record
 
 
 def parse_assignments(items: List[str]) -> dict:

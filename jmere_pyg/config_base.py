@@ -1,8 +1,16 @@
 """Shared behaviour of the typed configurations (model and training)."""
 import dataclasses
+import math
+import re
 import typing
 from dataclasses import asdict, fields
-from typing import Any
+from typing import Any, ClassVar, Mapping
+
+#: Largest size a layer or feature vector may have: 2**16, over
+#: five times the widest hidden layer of the largest encoders (12,288). A
+#: typo such as ``channel_dim=1000000000`` (72 GB of embeddings) is refused
+#: when the config is made, before anything is allocated.
+MAX_SIZE = 65536
 
 
 class DictConfig:
@@ -15,6 +23,20 @@ class DictConfig:
     dict. Subclasses name what they hold in ``unknown_keys_message``.
     """
     unknown_keys_message = "unknown settings"
+    #: ``field -> interval`` of the values a numeric field allows, in the
+    #: usual notation (``"[1, 65536]"``, ``"(0, 1]"``, ``"[0, inf)"``);
+    #: infinities and NaN are never allowed, ``None`` always is for an
+    #: optional field. Checked by :meth:`check_ranges`.
+    ranges: ClassVar[Mapping[str, str]] = {}
+
+    def check_ranges(self) -> None:
+        """Raises ``ValueError`` naming the first field of :attr:`ranges`
+        whose value lies outside its interval, and the interval."""
+        for name, interval in self.ranges.items():
+            value = getattr(self, name)
+            if value is not None and not _within(value, interval):
+                raise ValueError(f"{type(self).__name__}.{name} must "
+                                 f"{_describe(interval)}, got {value!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,3 +96,25 @@ def _checked(cls, name: str, annotation: Any, value: Any) -> Any:
             f"{type(value).__name__} {value!r}")
     return float(value) if annotation is float else value
 
+
+_INTERVAL = re.compile(r"([\[(])(\S+), (\S+)([\])])")
+
+
+def _within(value: Any, interval: str) -> bool:
+    """Whether the number ``value`` is finite and lies in ``interval``."""
+    opening, low, high, closing = _INTERVAL.fullmatch(interval).groups()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, float) and not math.isfinite(value)):
+        return False
+    low, high = float(low), float(high)
+    return ((low <= value if opening == "[" else low < value)
+            and (value <= high if closing == "]" else value < high))
+
+
+def _describe(interval: str) -> str:
+    """``"be >= 1"`` for ``"[1, inf)"``, ``"be > 0"`` for ``"(0, inf)"``,
+    ``"lie in [0, 1)"`` for any other interval."""
+    opening, low, high, _ = _INTERVAL.fullmatch(interval).groups()
+    if high == "inf":
+        return f"be {'>=' if opening == '[' else '>'} {low}"
+    return f"lie in {interval}"

@@ -3,7 +3,7 @@ atomically, never over an input or, unless asked, over an existing file."""
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
 import torch
 
@@ -27,15 +27,16 @@ def check_output(output: PathLike, inputs: Iterable[Optional[PathLike]], *,
 
     Raises:
         ValueError: ``output`` is an input, lies in an input folder, is a
-            folder, exists without ``overwrite``, or its folder is missing or
-            not writable.
+            folder, exists without ``overwrite``, its folder is missing or
+            not writable, or it or an input passes through a symbolic link
+            loop.
     """
     path = Path(output)
-    resolved = path.resolve()
+    resolved = _resolve(path, flag)
     for source in inputs:
         if source is None:
             continue
-        source = Path(source).resolve()
+        source = _resolve(Path(source), "the input")
         if resolved == source or (path.exists() and source.exists()
                                   and os.path.samefile(path, source)):
             raise ValueError(f"{flag} {path} is the input {source}; write the "
@@ -57,16 +58,26 @@ def check_output(output: PathLike, inputs: Iterable[Optional[PathLike]], *,
     return path
 
 
-def write_atomically(path: PathLike, text: str) -> None:
-    """Write ``text`` to a temporary file in the folder of ``path``, then
-    rename it to ``path``: readers see the old file or the whole new one,
-    never a part."""
+def _resolve(path: Path, name: str) -> Path:
+    """``path`` made absolute, its symbolic links followed."""
+    try:
+        return path.resolve()
+    except RuntimeError:  # pathlib's "Symlink loop" before Python 3.13
+        raise ValueError(f"{name} {path} passes through a symbolic link "
+                         f"loop") from None
+
+
+def replace_atomically(path: PathLike,
+                       write: Callable[[Path], None]) -> None:
+    """Call ``write`` on a temporary file in the folder of ``path``, then
+    rename that file to ``path``: readers see the old file or the whole new
+    one, never a part, and an interruption leaves the old file whole."""
     path = Path(path)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                    suffix=".tmp")
+    os.close(handle)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+        write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
         os.replace(tmp, path)
     except BaseException:
@@ -75,13 +86,15 @@ def write_atomically(path: PathLike, text: str) -> None:
         raise
 
 
+def write_atomically(path: PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` (UTF-8) with :func:`replace_atomically`."""
+    replace_atomically(path, lambda tmp: tmp.write_text(text,
+                                                        encoding="utf-8"))
+
+
 def save_atomically(obj: Any, path: PathLike) -> None:
-    """``torch.save(obj)`` to ``path`` through a temporary file beside it,
-    so that an interruption leaves the previous file whole."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """``torch.save(obj)`` to ``path`` with :func:`replace_atomically`."""
+    replace_atomically(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _umask() -> int:

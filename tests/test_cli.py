@@ -1,10 +1,14 @@
 """The jmere-pyg command: stats, evaluate, predict, clear errors."""
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from jmere_pyg import EEGA, EEGAConfig, GraphBuilder
+from jmere_pyg import EEGA, EEGAConfig, GraphBuilder, __version__
 from jmere_pyg.cli import main, parse_assignments
 from jmere_pyg.data import Entity, Quintuple, Sample, write_jsonl
 
@@ -133,3 +137,37 @@ def test_parse_assignments():
         "a": 1, "b": False, "c": "bert-base-uncased"}
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parse_assignments(["novalue"])
+
+
+def test_help_loads_no_model_library():
+    """``--help`` took about 9 s: every layer and its libraries were
+    imported up front. Building the parser now imports no transformers,
+    spaCy, POT nor PyG (a fresh interpreter, so that other tests' imports
+    do not count)."""
+    code = ("import sys\n"
+            "from jmere_pyg.cli import build_parser\n"
+            "build_parser().format_help()\n"
+            "heavy = ('transformers', 'spacy', 'ot', 'torch_geometric')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root,
+                            capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"jmere-pyg {__version__}"
+
+
+def test_front_door_names_load_on_first_use():
+    import jmere_pyg
+
+    for name in jmere_pyg.__all__:
+        assert getattr(jmere_pyg, name) is not None, name
+    assert jmere_pyg.EEGA is EEGA and "EEGA" in dir(jmere_pyg)
+    with pytest.raises(AttributeError, match="no attribute 'Missing'"):
+        jmere_pyg.Missing

@@ -92,3 +92,58 @@ def test_saved_model_config_errors_name_the_file(tmp_path):
     with pytest.raises(ValueError, match="nested") as info:
         EEGAConfig.load(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"heads": 0}, r"EEGAConfig.heads must lie in \[1, 65536\], got 0"),
+    ({"heads": -4}, r"EEGAConfig.heads must lie in \[1, 65536\], got -4"),
+    ({"channel_dim": 10 ** 9}, r"EEGAConfig.channel_dim must lie in "
+     r"\[1, 65536\], got 1000000000"),
+    ({"edge_dim": 0}, r"EEGAConfig.edge_dim must lie in \[1, 65536\]"),
+    ({"max_subwords": 10 ** 400}, r"EEGAConfig.max_subwords must lie in"),
+    ({"dropout": 1.0}, r"EEGAConfig.dropout must lie in \[0, 1\)"),
+    ({"dropout": float("nan")}, r"EEGAConfig.dropout must lie in"),
+    ({"graph_loss_weight": float("inf")},
+     r"EEGAConfig.graph_loss_weight must be >= 0"),
+    ({"ot_reg": 0}, r"EEGAConfig.ot_reg must be > 0"),
+    ({"gw_inner_iterations": 10 ** 6},
+     r"EEGAConfig.gw_inner_iterations must lie in \[1, 10000\]"),
+    ({"num_object_classes": 0}, r"EEGAConfig.num_object_classes must lie "
+     r"in \[1, 1000000\]"),
+    ({"pair_bilinear_dim": 0}, r"EEGAConfig.pair_bilinear_dim must lie in"),
+    ({"heads": 3}, r"object_dim \(256\) must be divisible by heads \(3\)"),
+])
+def test_model_config_rejects_senseless_values(values, message):
+    """Values of the right type outside their range fail when the config is
+    made, naming the field and the range (``heads=0`` was a
+    ZeroDivisionError, ``channel_dim=1e9`` tried to allocate 72 GB)."""
+    with pytest.raises(ValueError, match=message):
+        EEGAConfig.from_dict(values)
+    with pytest.raises(ValueError, match=message):
+        EEGAConfig().replace(**values)
+
+
+def test_model_config_range_limits_are_allowed():
+    config = EEGAConfig(heads=1, channel_dim=65536, dropout=0.0, alpha=1.0,
+                        pair_hidden_dim=None, object_feature_dim=0)
+    assert config.channel_dim == 65536
+    assert EEGAConfig(heads=8, use_image=False, object_dim=100).heads == 8
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"lr": float("inf")}, "TrainingConfig.lr must be > 0"),
+    ({"lr": 0}, "TrainingConfig.lr must be > 0"),
+    ({"epochs": 0}, "TrainingConfig.epochs must be >= 1"),
+    ({"max_words": 0}, "TrainingConfig.max_words must be >= 1"),
+    ({"seed": -1}, r"TrainingConfig.seed must lie in \[0, 4294967295\]"),
+    ({"warmup_ratio": 1}, r"TrainingConfig.warmup_ratio must lie in "
+     r"\[0, 1\)"),
+    ({"ema_decay": 1}, r"TrainingConfig.ema_decay must lie in \(0, 1\)"),
+    ({"distill_weight": -0.5}, r"TrainingConfig.distill_weight must lie in "
+     r"\[0, 1\]"),
+    ({"lr_decay": 0}, r"TrainingConfig.lr_decay must lie in \(0, 1\]"),
+    ({"num_workers": -1}, "TrainingConfig.num_workers must be >= 0"),
+])
+def test_training_config_rejects_senseless_values(values, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig.from_dict(values)

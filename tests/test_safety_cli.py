@@ -3,6 +3,7 @@ checked before the work and written atomically, dropped or ignored input is
 a counted notice, damaged checkpoints give one clear line naming the file."""
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -181,3 +182,106 @@ def test_train_rejects_bad_values_in_one_line(tmp_path, capsys, flag, value,
                        "--data-root", tmp_path / "data", flag, value)
     assert code == 1 and message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------- common mistakes (issue 39)
+@pytest.fixture
+def offline(monkeypatch):
+    """HF_HUB_OFFLINE=1 as huggingface_hub read it at import time."""
+    from huggingface_hub import constants
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+
+def test_mistyped_checkpoint_says_no_such_folder(tmp_path, capsys, offline,
+                                                 monkeypatch):
+    """``runs/typo`` is also a valid Hub id, looked up in the cache."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    code, _, err = run(capsys, "predict", "--checkpoint", "runs/typo",
+                       "--text", "hello")
+    assert code == 1 and len(err.splitlines()) == 1, err
+    assert "runs/typo" in err and "no such folder" in err
+    assert "not in the Hugging Face cache" in err
+
+
+def test_cuda_without_a_gpu_is_one_line(checkpoint, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, _, err = run(capsys, "predict", "--checkpoint", checkpoint[0],
+                       "--text", "hello", "--device", "cuda")
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "sees no GPU" in err
+
+
+def test_symbolic_link_loops_are_one_line(checkpoint, tmp_path, capsys):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    ckpt, data = checkpoint
+    for argv in (("stats", loop),
+                 ("predict", "--checkpoint", loop, "--text", "hello"),
+                 ("predict", "--checkpoint", ckpt, "--text", "hello",
+                  "--output", loop / "out.jsonl"),
+                 ("evaluate", "--checkpoint", ckpt, "--data", loop / "x")):
+        code, _, err = run(capsys, *argv)
+        assert code == 1 and len(err.splitlines()) == 1, (argv, err)
+        assert "loop" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("written, hint", [
+    (["training_config.json", "log.jsonl", "last_state.pt"],
+     "the same command with --resume continues from the last finished "
+     "epoch"),
+    (["training_config.json"], "no epoch had finished; start again with "
+     "--overwrite"),
+    ([], "nothing was written"),
+])
+def test_ctrl_c_during_training_says_how_to_resume(tmp_path, capsys,
+                                                   monkeypatch, written,
+                                                   hint):
+    import jmere_pyg.training
+
+    def interrupted(config, **kwargs):
+        run_dir = Path(config.run_dir)
+        run_dir.mkdir()
+        for name in written:
+            (run_dir / name).write_text("")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jmere_pyg.training, "train", interrupted)
+    code, _, err = run(capsys, "train", "--run-dir", tmp_path / "run",
+                       "--data-root", tmp_path / "data")
+    assert code == 130 and len(err.splitlines()) == 1, err
+    assert err.startswith("jmere-pyg train: interrupted; ") and hint in err
+
+
+# ------------------------------------------ senseless settings (issue 39)
+@pytest.mark.parametrize("setting, message", [
+    ("heads=0", "EEGAConfig.heads must lie in [1, 65536], got 0"),
+    ("heads=-4", "EEGAConfig.heads must lie in [1, 65536], got -4"),
+    ("heads=3", "object_dim (256) must be divisible by heads (3)"),
+    ("channel_dim=1000000000", "EEGAConfig.channel_dim must lie in "
+     "[1, 65536]"),
+    ("dropout=1", "EEGAConfig.dropout must lie in [0, 1)"),
+    ("ot_reg=0", "EEGAConfig.ot_reg must be > 0"),
+    ("sinkhorn_iterations=0", "EEGAConfig.sinkhorn_iterations must lie in "
+     "[1, 10000]"),
+])
+def test_senseless_model_settings_are_one_line(tmp_path, capsys, setting,
+                                               message):
+    code, _, err = run(capsys, "train", "--run-dir", tmp_path / "run",
+                       "--data-root", tmp_path / "data", "--set", setting)
+    assert code == 1 and message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_checkpoint_with_senseless_heads_is_refused_on_loading(
+        checkpoint, tmp_path, capsys):
+    def negative_heads(path):
+        config = json.loads(path.read_text())
+        config["heads"] = -4
+        path.write_text(json.dumps(config))
+    ckpt = damaged(checkpoint, tmp_path, "config.json", negative_heads)
+    code, _, err = run(capsys, "predict", "--checkpoint", ckpt, "--text",
+                       "Curry joins the Warriors")
+    assert code == 1 and len(err.splitlines()) == 1
+    assert f"{ckpt / 'config.json'}: EEGAConfig.heads must lie in" in err

@@ -107,9 +107,6 @@ from .tokenize import (CleanWords, Tokenizer, clean_words, default_tokenizer,
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-#: Longest post (in words) that training and evaluation read.
-DEFAULT_MAX_WORDS = 128
-
 #: Formats :func:`read_samples` reads; ``None`` detects the format.
 FORMATS: Tuple[str, ...] = ("mnre", "jmere", "jsonl")
 #: Values of ``on_error``.

@@ -8,20 +8,21 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 from ..data.errors import DataNotice, ReadReport
-from ..data.readers import DEFAULT_MAX_WORDS, read_samples
+from ..data.readers import read_samples
 from ..data.sample import Quintuple, Sample
 from ..data.scene_graph import (SceneGraph, attach_scene_graphs, image_key,
                                 lookup_scene_graph, read_scene_graphs)
 from ..data.tokenize import default_tokenizer
 from ..error_analysis import error_analysis
 from ..graphs import OBJECT
+from ..limits import DEFAULT_MAX_WORDS
 from ..models import EEGA
 from ..output_files import check_output, write_atomically
 from ..run_folder import PER_RELATION_PLOT, TRANSPORT_PLAN_PLOT
 from ..vision.folders import image_paths
 from .evaluation import score
-from .images import (check_extractors, checkpoint_extractor,
-                     extract_image_graphs, plot_predictions, report_images)
+from .images import (check_extractors, image_scene_graphs,
+                     plot_predictions)
 from .predictor import WINDOW_WORDS, Predictor
 
 
@@ -127,8 +128,11 @@ def _notify(notices: Sequence[str]) -> None:
 
 def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
                   data_format: Optional[str] = None,
-                  scene_graphs: Optional[str] = None, batch_size: int = 32,
-                  plot_dir: Optional[str] = None,
+                  scene_graphs: Optional[str] = None,
+                  images: Optional[str] = None,
+                  detector: Optional[str] = None,
+                  force_detector: bool = False, device: str = "cpu",
+                  batch_size: int = 32, plot_dir: Optional[str] = None,
                   output: Optional[str] = None,
                   overwrite: bool = False,
                   max_words: Optional[int] = DEFAULT_MAX_WORDS,
@@ -141,9 +145,15 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
     the predictions. Several checkpoints are scored as one ensemble that
     decodes the mean of their tag probabilities, each model reading graphs
     of its own graph builder; ``checkpoint`` is then a list in the metrics
-    too.
-    The checkpoints that read images, and ``scene_graphs``, must name one
-    extractor (:func:`~jmere_pyg.vision.check_scene_graph_sources`).
+    too. The checkpoints that read images, and ``scene_graphs``, must name
+    one extractor (:func:`~jmere_pyg.vision.check_scene_graph_sources`).
+
+    Scene graphs come from the file ``scene_graphs`` or from the folder of
+    raw ``images`` (matched by the base name of each post's ``image_id``),
+    turned into scene graphs with the extractor recorded in the first
+    checkpoint, as :func:`predict_to_jsonl` does (``detector``,
+    ``force_detector`` and ``device`` as there); a post whose image cannot
+    be read is scored from its text alone and counted on stderr.
 
     ``output``, if given, receives the metrics as JSON; it is checked before
     any work (:func:`~jmere_pyg.output_files.check_output`: not an
@@ -157,16 +167,25 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
     (:func:`~jmere_pyg.error_analysis.error_analysis`).
     """
     checkpoints = _checkpoint_list(checkpoint)
+    if scene_graphs is not None and images is not None:
+        raise ValueError("scene graphs come from a file or from images, "
+                         "not both")
     if output is not None:
-        check_output(output, [data, *checkpoints, scene_graphs],
+        check_output(output, [data, *checkpoints, scene_graphs, images],
                      overwrite=overwrite)
     predictor = Predictor.from_pretrained(
-        checkpoints, batch_size=batch_size, window_words=window_words,
-        progress=True)
+        checkpoints, map_location=device, batch_size=batch_size,
+        window_words=window_words, progress=True)
     check_extractors(checkpoints, predictor.models, scene_graphs)
     samples, report = read_samples(data, data_format, max_words=max_words,
                                    on_too_long="skip")
     graph_map = _read_scene_graphs(scene_graphs)
+    if images is not None:
+        result = image_scene_graphs(
+            predictor.models[0], checkpoints[0], samples,
+            image_paths(images, (s.image_id for s in samples)), detector,
+            force_detector, device)
+        graph_map = None if result is None else result.graphs
     _notify(_models_notices(predictor.models, samples, graph_map, report))
     images = count_scene_graph_matches(samples, graph_map)
     samples = attach_scene_graphs(samples, graph_map)
@@ -294,14 +313,13 @@ def predict_to_jsonl(checkpoint: Union[str, Sequence[str]], *,
     if image is not None or images is not None:
         image_files = ({image_id: Path(image)} if image is not None else
                        image_paths(images, (s.image_id for s in samples)))
-        config = checkpoint_extractor(model, checkpoints[0], detector,
-                                      force_detector)
-        if config is None:
+        result = image_scene_graphs(model, checkpoints[0], samples,
+                                    image_files, detector, force_detector,
+                                    device)
+        if result is None:
             image_files = {}
         else:
-            result = extract_image_graphs(model, config, image_files, device)
             graph_map, failed = result.graphs, result.errors
-            report_images(samples, result)
     _notify(_models_notices(predictor.models, samples, graph_map, report))
     samples = attach_scene_graphs(samples, graph_map)
     extracted = predictor.predict(samples)

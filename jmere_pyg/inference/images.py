@@ -60,6 +60,24 @@ def check_extractors(checkpoints: Sequence[str], models: Sequence[EEGA],
          if reads_images(m)}, scene_graphs)
 
 
+def image_scene_graphs(model: EEGA, checkpoint: str,
+                       samples: Sequence[Sample], files: Mapping[str, Path],
+                       detector: Optional[str] = None,
+                       force_detector: bool = False, device: str = "cpu"
+                       ) -> Optional[ExtractionResult]:
+    """The scene graphs of the image ``files`` (image file name -> path) of
+    ``samples``, made with the extractor ``checkpoint`` was trained with
+    (:func:`checkpoint_extractor`), the posts counted on stderr by how their
+    image fared (:func:`report_images`); ``None`` when the model reads no
+    images."""
+    config = checkpoint_extractor(model, checkpoint, detector, force_detector)
+    if config is None:
+        return None
+    result = extract_image_graphs(model, config, files, device)
+    report_images(samples, result)
+    return result
+
+
 def extract_image_graphs(model: EEGA, config: ExtractorConfig,
                          files: Mapping[str, Path],
                          device: str = "cpu") -> ExtractionResult:
@@ -84,8 +102,9 @@ def extract_image_graphs(model: EEGA, config: ExtractorConfig,
 def plot_predictions(samples: Sequence[Sample], extracted,
                      files: Mapping[str, Path], folder: Path) -> None:
     """``post{i}_{image}.png`` per post with a scene graph and an image
-    file in ``files`` (image file name -> path): the image, its boxes and
-    predicates, and the extracted quintuples."""
+    file in ``files`` (image file name -> path): the image, its boxes and a
+    few predicates, the post and the extracted quintuples with their
+    confidences."""
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
     for i, (sample, found) in enumerate(zip(samples, extracted)):
@@ -94,7 +113,8 @@ def plot_predictions(samples: Sequence[Sample], extracted,
             plot_scene_graph(files[key], sample.scene_graph,
                              folder / f"post{i}_{Path(key).stem}.png",
                              quintuples=[q for q, _ in found],
-                             tokens=sample.tokens)
+                             tokens=sample.tokens,
+                             confidences=[c for _, c in found])
             written += 1
     print(f"wrote {written} pictures to {folder}", file=sys.stderr)
 

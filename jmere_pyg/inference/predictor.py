@@ -26,11 +26,9 @@ from tqdm.auto import tqdm
 from ..data.sample import Entity, Quintuple, Sample
 from ..graphs import GraphBuilder, window_spans
 from ..labels import NUM_TAGS, TAG_TO_ID
+from ..limits import WINDOW_WORDS
 from ..models import EEGA
 from ..tagging import decode_grid, probability_logits
-
-#: Word limit of the windows that long posts are cut into.
-WINDOW_WORDS = 100
 
 #: Posts whose graphs and grids are held at once.
 CHUNK_SIZE = 1024

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
-from ..config_base import DictConfig
+from ..config_base import MAX_SIZE, DictConfig
 from ..records import RecordFormat, read_config_record
 from ..tagging import ENTITY_DECODINGS
 
@@ -12,6 +12,13 @@ ALIGNMENT_MODES = ("sparse", "dense")
 #: The saved ``config.json``; files written before the stamps hold only
 #: ``format_version`` 1, or no version at all (read as 1).
 CONFIG_RECORD = RecordFormat("jmere_pyg EEGA config", unstamped=1)
+#: Most iterations of a transport solver: 500 times the paper's 20, each a
+#: pass over every word-object pair of the batch.
+MAX_ITERATIONS = 10_000
+#: Rows of a label vocabulary (dependency labels, part-of-speech tags,
+#: object classes, predicates): Visual Genome's 1,600 object classes are the
+#: most in use; a million rows of 256 floats are already 1 GB.
+MAX_VOCABULARY = 1_000_000
 
 
 @dataclass
@@ -111,6 +118,10 @@ class EEGAConfig(DictConfig):
         max_pmi (int): clip of the PMI value. (default: ``10``)
         num_tags (int): word-pair tags (:data:`jmere_pyg.labels.TAGS`).
             (default: ``26``)
+
+    A value outside its interval in :attr:`ranges` (sizes up to
+    :data:`~jmere_pyg.config_base.MAX_SIZE`), or an ``object_dim`` that
+    ``heads`` does not divide, raises ``ValueError`` naming the field.
     """
     encoder: Optional[str] = None
     max_subwords: int = 512
@@ -146,8 +157,30 @@ class EEGAConfig(DictConfig):
     num_tags: int = 26
 
     unknown_keys_message = "unknown EEGAConfig fields"
+    ranges = {
+        **{name: f"[1, {MAX_SIZE}]" for name in (
+            "max_subwords", "heads", "edge_dim", "channel_dim", "object_dim",
+            "pair_hidden_dim", "pair_conv_channels", "pair_bilinear_dim",
+            "num_tags")},
+        **{name: f"[0, {MAX_SIZE}]" for name in (
+            "object_feature_dim", "max_distance", "max_pmi")},
+        **{name: f"[1, {MAX_VOCABULARY}]" for name in (
+            "num_dep_labels", "num_pos", "num_object_classes",
+            "num_predicates")},
+        **{name: f"[1, {MAX_ITERATIONS}]" for name in (
+            "sinkhorn_iterations", "gw_outer_iterations",
+            "gw_inner_iterations")},
+        "dropout": "[0, 1)", "alpha": "[0, 1]",
+        "graph_loss_weight": "[0, inf)", "ot_reg": "(0, inf)",
+    }
 
     def __post_init__(self):
+        self.check_ranges()
+        if self.use_image and self.object_dim % self.heads:
+            raise ValueError(f"EEGAConfig.object_dim ({self.object_dim}) "
+                             f"must be divisible by heads ({self.heads}): "
+                             f"the object graph's attention splits it "
+                             f"into heads")
         if self.alignment_mode not in ALIGNMENT_MODES:
             raise ValueError(f"alignment_mode must be one of {ALIGNMENT_MODES}, "
                              f"got {self.alignment_mode!r}")
@@ -156,17 +189,11 @@ class EEGAConfig(DictConfig):
                              f"{ENTITY_DECODINGS}, got "
                              f"{self.entity_decoding!r}")
         if self.pair_conv_channels is not None and (
-                self.pair_hidden_dim is None or self.pair_conv_channels < 1):
-            raise ValueError(f"pair_conv_channels must be a positive size "
-                             f"and needs pair_hidden_dim, got "
+                self.pair_hidden_dim is None):
+            raise ValueError(f"pair_conv_channels needs pair_hidden_dim, got "
                              f"pair_conv_channels="
                              f"{self.pair_conv_channels!r}, pair_hidden_dim="
-                             f"{self.pair_hidden_dim!r}")
-        if self.pair_bilinear_dim is not None and self.pair_bilinear_dim < 1:
-            raise ValueError(f"pair_bilinear_dim must be a positive rank or "
-                             f"None, got {self.pair_bilinear_dim!r}")
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
+                             f"None")
 
     @property
     def effective_alpha(self) -> float:

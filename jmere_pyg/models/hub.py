@@ -1,8 +1,9 @@
 """Sharing saved models through the Hugging Face Hub: find a checkpoint
 folder from a local path or a repository id, and upload one."""
+import importlib
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Tuple, Union
 
 from huggingface_hub import HfApi, constants, snapshot_download
 from huggingface_hub.utils import (HFValidationError, LocalEntryNotFoundError,
@@ -39,14 +40,19 @@ def resolve_checkpoint(name_or_path: PathLike, *,
             (default: ``None``)
 
     Raises:
-        FileNotFoundError: ``name_or_path`` is neither a folder nor a valid
-            repository id.
-        OSError: the repository is not cached and the Hub cannot be reached
-            (offline mode, ``local_files_only`` or no network).
+        FileNotFoundError: ``name_or_path`` is a file, a symbolic link to
+            nothing (a loop), or neither a folder nor a valid repository id;
+            or a repository id that is not cached while the Hub cannot be
+            reached (offline mode, ``local_files_only`` or no network).
     """
     path = Path(name_or_path)
     if path.is_dir():
         return path
+    if path.is_symlink() and not path.exists():
+        raise FileNotFoundError(f"{path} is a symbolic link that leads to no "
+                                f"folder (a loop, or its target is missing)")
+    if path.exists():
+        raise FileNotFoundError(f"{path} is a file, not a checkpoint folder")
     repo_id = str(name_or_path)
     try:
         validate_repo_id(repo_id)
@@ -60,19 +66,23 @@ def resolve_checkpoint(name_or_path: PathLike, *,
             local_files_only=local_files_only, token=token,
             library_name="jmere_pyg"))
     except LocalEntryNotFoundError as error:
-        if local_files_only:
-            reason = "local_files_only=True was passed"
-        elif constants.HF_HUB_OFFLINE:
-            reason = "HF_HUB_OFFLINE is set"
-        else:
-            reason = "the Hub could not be reached (no network?)"
-        raise OSError(
+        raise FileNotFoundError(
             f"cannot load {repo_id!r}"
             + (f" at revision {revision!r}" if revision else "")
-            + f": it is no local folder, and as a Hub repository it is not "
-            f"in the Hugging Face cache and {reason}. Connect and retry, or "
-            f"download the repository elsewhere and pass its local folder: "
-            f"EEGA.from_pretrained('path/to/folder')") from error
+            + f": no such folder exists, and as a Hub repository it is not "
+            f"in the Hugging Face cache and {_why_offline(local_files_only)}."
+            f" Check the folder's name; for a Hub repository connect and "
+            f"retry, or download it elsewhere and pass its local folder"
+        ) from error
+
+
+def _why_offline(local_files_only: bool) -> str:
+    """Why the Hub was not asked: the reason as the end of a sentence."""
+    if local_files_only:
+        return "local_files_only=True was passed"
+    if constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set"
+    return "the Hub could not be reached (no network?)"
 
 
 def push_to_hub(model: "EEGA", repo_id: str, *,
@@ -105,12 +115,44 @@ def push_to_hub(model: "EEGA", repo_id: str, *,
 
     Returns:
         The :class:`huggingface_hub.CommitInfo` of the upload.
+
+    Raises:
+        ConnectionError: the Hub cannot be reached (``HF_HUB_OFFLINE`` is
+            set, or no network), naming the repository and the reason.
     """
+    if constants.HF_HUB_OFFLINE:
+        raise ConnectionError(_no_upload(repo_id))
     api = HfApi(token=token)
-    api.create_repo(repo_id, private=private, exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        model.save_pretrained(folder, training=training, metrics=metrics,
-                              license=license, repo_id=repo_id)
-        return api.upload_folder(repo_id=repo_id, folder_path=folder,
-                                 commit_message=commit_message,
-                                 revision=revision, create_pr=create_pr)
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        with tempfile.TemporaryDirectory() as folder:
+            model.save_pretrained(folder, training=training, metrics=metrics,
+                                  license=license, repo_id=repo_id)
+            return api.upload_folder(repo_id=repo_id, folder_path=folder,
+                                     commit_message=commit_message,
+                                     revision=revision, create_pr=create_pr)
+    except _connection_errors() as error:
+        raise ConnectionError(_no_upload(repo_id)) from error
+
+
+def _no_upload(repo_id: str) -> str:
+    """Why an upload to ``repo_id`` failed, and what to do."""
+    return (f"cannot upload to the Hub repository {repo_id!r}: "
+            f"{_why_offline(False)}; connect and retry, or save the model "
+            f"with save_pretrained and upload that folder later")
+
+
+def _connection_errors() -> Tuple[type, ...]:
+    """What a Hub that cannot be reached raises: the built-in connection
+    errors (``OfflineModeIsEnabled`` is one) and the transport errors of the
+    HTTP library that this huggingface_hub uses (requests before 1.0, httpx
+    or httpx2 since), which do not derive from them."""
+    errors = [ConnectionError, TimeoutError]
+    for module, name in (("requests", "ConnectionError"),
+                         ("requests", "Timeout"), ("httpx", "TransportError"),
+                         ("httpx2", "TransportError")):
+        try:
+            errors.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errors)

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import List, Optional, Union
 
 from ..config_base import DictConfig
-from ..data.readers import DEFAULT_MAX_WORDS
+from ..limits import DEFAULT_MAX_WORDS
 from ..models import EEGAConfig
 from ..records import RecordFormat, read_config_record
 from .experiment_files import read_experiment
@@ -126,6 +126,9 @@ class TrainingConfig(DictConfig):
         model (EEGAConfig): the model's settings; in a file, a mapping of
             :class:`jmere_pyg.EEGAConfig` fields (the vocabulary sizes are
             filled in from the data). (default: ``EEGAConfig()``)
+
+    A value outside its interval in :attr:`ranges` raises ``ValueError``
+    naming the field.
     """
     data_root: str = "data/jmere"
     mnre_dir: Optional[str] = None
@@ -160,26 +163,24 @@ class TrainingConfig(DictConfig):
 
     unknown_keys_message = "unknown training settings"
 
+    ranges = {
+        **{name: "(0, inf)" for name in ("lr", "encoder_lr", "grad_clip")},
+        **{name: "[1, inf)" for name in (
+            "epochs", "batch_size", "eval_batch_size", "patience",
+            "max_train_samples", "max_eval_samples", "max_words")},
+        **{name: "[0, inf)" for name in (
+            "weight_decay", "lr_decay_patience", "num_workers")},
+        "lr_decay": "(0, 1]", "warmup_ratio": "[0, 1)",
+        "ema_decay": "(0, 1)", "distill_weight": "[0, 1]",
+        # numpy's random generator takes seeds of 32 bits
+        "seed": f"[0, {2 ** 32 - 1}]",
+    }
+
     def __post_init__(self):
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, "
                              f"got {self.device!r}")
-        for name in ("lr", "encoder_lr", "grad_clip"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got "
-                                 f"{getattr(self, name)}")
-        if not 0 < self.lr_decay <= 1:
-            raise ValueError(f"lr_decay must lie in (0, 1], got "
-                             f"{self.lr_decay}")
-        for name in ("epochs", "batch_size", "eval_batch_size", "patience",
-                     "max_train_samples", "max_eval_samples"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        for name in ("weight_decay", "lr_decay_patience", "num_workers"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got "
-                                 f"{getattr(self, name)}")
+        self.check_ranges()
         if self.detector is not None and self.images is None:
             raise ValueError("detector is set but images is not: the "
                              "detector extracts scene graphs from images")
@@ -190,9 +191,6 @@ class TrainingConfig(DictConfig):
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, "
                              f"got {self.lr_schedule!r}")
-        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must lie in (0, 1), got "
-                             f"{self.ema_decay}")
         if self.teachers is not None and (
                 not isinstance(self.teachers, list) or not self.teachers
                 or not all(isinstance(t, str) for t in self.teachers)):
@@ -204,12 +202,6 @@ class TrainingConfig(DictConfig):
             raise ValueError(f"teacher_targets must be one file, without "
                              f"teachers; got {self.teacher_targets!r} with "
                              f"teachers {self.teachers!r}")
-        if not 0.0 <= self.distill_weight <= 1.0:
-            raise ValueError(f"distill_weight must lie in [0, 1], got "
-                             f"{self.distill_weight}")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got "
-                             f"{self.warmup_ratio}")
 
     @property
     def distils(self) -> bool:

@@ -75,10 +75,15 @@ def seed_everything(seed: int) -> None:
 
 
 def pick_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available (this process's local rank), else CPU."""
+    """``auto`` -> CUDA when available (this process's local rank), else CPU.
+
+    Raises:
+        ValueError: ``cuda`` without a GPU that torch can use.
+    """
     if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
-            raise RuntimeError("device 'cuda' asked for, but torch sees no GPU")
+            raise ValueError("device 'cuda' asked for, but torch sees no GPU; "
+                             "use device 'cpu' or 'auto'")
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     return torch.device("cpu")
 

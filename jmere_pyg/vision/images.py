@@ -11,9 +11,10 @@ file. What it does with each kind of input:
 * grayscale, bilevel, CMYK, YCbCr, LAB, HSV: converted to RGB by Pillow;
   palette images and images with an alpha channel (RGBA, LA, PA, palette
   with transparency) are composited over a white background; 16- and
-  32-bit integer and float images (``I;16``, ``I``, ``F``) are scaled to
-  8 bits (values above 255 are taken as 16-bit and divided by 257, values
-  above 65535 or below 0 are min-max scaled);
+  32-bit integer and float images (``I;16``, ``I``, ``F``) are resized
+  first, then scaled to 8 bits (values above 255 are taken as 16-bit and
+  divided by 257, values above 65535 or below 0 are min-max scaled), so that
+  no copy larger than the decoded image is made;
 * animations (GIF, APNG, WebP): the first frame;
 * photos with an EXIF ``Orientation`` tag: turned upright
   (``ImageOps.exif_transpose``); an unparsable EXIF block is ignored;
@@ -21,7 +22,8 @@ file. What it does with each kind of input:
   (``PIL.Image.MAX_IMAGE_PIXELS``, a warning) the image is decoded and
   downscaled (JPEGs are decoded at a reduced scale with ``Image.draft``);
   above twice the limit Pillow refuses to decode it: ``ImageError``
-  (``too-large``), whose message says how to raise the limit;
+  (``too-large``), whose message says how to raise the limit; an image
+  that does not fit in memory: ``ImageError`` (``too-large``);
 * every image whose long side exceeds ``max_side`` is resized (aspect kept)
   so that its long side is ``max_side``.
 """
@@ -35,6 +37,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 PathLike = Union[str, os.PathLike]
 
+#: Modes of 16- and 32-bit integer and float images, scaled to 8 bits.
+HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 #: The categories of :attr:`ImageError.reason`.
 IMAGE_ERROR_REASONS = ("missing", "unreadable", "empty", "not-an-image",
                        "truncated", "corrupt", "too-large")
@@ -120,8 +124,11 @@ def read_image(path: PathLike, max_side: int = 1333) -> LoadedImage:
                          "not an image format Pillow can read") from None
     except PermissionError as error:
         raise ImageError(path, "unreadable", str(error)) from None
+    except MemoryError:
+        raise ImageError(path, "too-large", "not enough memory to decode "
+                         "it") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError,
-            TypeError, MemoryError) as error:
+            TypeError) as error:
         message = str(error) or type(error).__name__
         reason = "truncated" if "truncated" in message.lower() else "corrupt"
         raise ImageError(path, reason, message) from None
@@ -141,15 +148,28 @@ def _decode(image: Image.Image, max_side: int) -> LoadedImage:
     orientation = _orientation(image)
     swapped = orientation in (5, 6, 7, 8)
     original_size = (height, width) if swapped else (width, height)
+    high_bit = image.mode in HIGH_BIT_MODES
+    if high_bit:
+        # Resized before it becomes an array: at full size the float array
+        # of a 13,000 x 13,000 image took 4.7 GB. The value range is read
+        # at full size, as it decides how values map to 8 bits.
+        value_range = image.getextrema()
+        image = _shrink(image, max_side)
     if orientation not in (None, 1):
         image = ImageOps.exif_transpose(image)
-    image = _to_rgb(image)
-    if max(image.size) > max_side:
-        scale = max_side / max(image.size)
-        size = (max(1, round(image.size[0] * scale)),
-                max(1, round(image.size[1] * scale)))
-        image = image.resize(size, Image.Resampling.BILINEAR)
-    return LoadedImage(image, original_size)
+    image = _gray_to_rgb(image, *value_range) if high_bit else _to_rgb(image)
+    return LoadedImage(_shrink(image, max_side), original_size)
+
+
+def _shrink(image: Image.Image, max_side: int) -> Image.Image:
+    """``image`` resized (aspect kept) to a long side of ``max_side`` when
+    it is longer."""
+    if max(image.size) <= max_side:
+        return image
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.size[0] * scale)),
+            max(1, round(image.size[1] * scale)))
+    return image.resize(size, Image.Resampling.BILINEAR)
 
 
 def _orientation(image: Image.Image):
@@ -162,20 +182,25 @@ def _orientation(image: Image.Image):
     return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
+def _gray_to_rgb(image: Image.Image, low: float,
+                 high: float) -> Image.Image:
+    """A 16- or 32-bit integer or float image (:data:`HIGH_BIT_MODES`)
+    whose values span ``[low, high]`` as an 8-bit RGB picture (module
+    docstring)."""
+    values = np.array(image, dtype=np.float32)  # a copy, changed in place
+    if low >= 0 and high <= 255:
+        pass
+    elif low >= 0 and high <= 65535:
+        values /= 257.0
+    else:
+        values -= low
+        values *= 255.0 / max(high - low, 1e-12)
+    np.clip(np.rint(values, out=values), 0, 255, out=values)
+    return Image.fromarray(values.astype(np.uint8)).convert("RGB")
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
-    """``image`` as an 8-bit RGB picture (module docstring)."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        low, high = (float(values.min()), float(values.max())) \
-            if values.size else (0.0, 0.0)
-        if low >= 0 and high <= 255:
-            pass
-        elif low >= 0 and high <= 65535:
-            values = values / 257.0
-        else:
-            values = (values - low) / max(high - low, 1e-12) * 255.0
-        gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
-        return Image.fromarray(gray).convert("RGB")
+    """An 8-bit ``image`` as an RGB picture (module docstring)."""
     has_alpha = (image.mode in ("RGBA", "LA", "PA", "RGBa", "La")
                  or (image.mode == "P" and "transparency" in image.info))
     if has_alpha:

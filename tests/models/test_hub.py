@@ -158,3 +158,43 @@ def test_push_to_hub_uploads_the_saved_folder(saved, monkeypatch):
             "graph_builder.json", "encoder/config.json"} <= files
     assert "Predictor.from_pretrained('org/eega')" in card
     assert kwargs["commit_message"] == "Upload EEGA model"
+
+
+def test_push_to_hub_offline_is_one_clear_error(saved, offline):
+    model, _ = saved
+    with pytest.raises(ConnectionError, match=r"cannot upload to the Hub "
+                       r"repository 'org/eega': HF_HUB_OFFLINE is set"):
+        model.push_to_hub("org/eega")
+
+
+def test_push_to_hub_without_network_is_one_clear_error(saved, monkeypatch):
+    """The HTTP library's own error (httpx2's in huggingface_hub 2, not a
+    ``ConnectionError``) becomes one that names the repository."""
+    model, _ = saved
+    transport = pytest.importorskip("httpx2")
+
+    class UnreachableApi:
+        def __init__(self, token=None):
+            pass
+
+        def create_repo(self, repo_id, **kwargs):
+            raise transport.ConnectError("[Errno -2] Name or service not "
+                                         "known")
+
+    monkeypatch.setattr(hub, "HfApi", UnreachableApi)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    with pytest.raises(ConnectionError, match=r"'org/eega': the Hub could "
+                       r"not be reached"):
+        model.push_to_hub("org/eega")
+
+
+def test_a_file_or_a_link_loop_is_no_checkpoint(saved, tmp_path):
+    _, folder = saved
+    with pytest.raises(FileNotFoundError, match="is a file, not a "
+                       "checkpoint folder"):
+        EEGA.from_pretrained(folder / "config.json")
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(FileNotFoundError, match="symbolic link that leads "
+                       "to no folder"):
+        EEGA.from_pretrained(loop)

@@ -208,6 +208,7 @@ def test_scene_graphs_of_another_detector_are_refused(
 
     def graphs_of(detector: str, folder: str):
         output = tmp_path / folder / "graphs.json"
+        output.parent.mkdir()
         code, _, err = run(capsys, "scene-graphs", "--images", image_files,
                            "--output", output, "--detector", detector,
                            "--top-k", "5", "--score-threshold", "0",

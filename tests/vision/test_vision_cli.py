@@ -1,7 +1,9 @@
 """Images through the command line: ``jmere-pyg scene-graphs`` and
 ``jmere-pyg predict --image / --images``, with a tiny random detector and a
 tiny EEGA."""
+import errno
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -57,18 +59,26 @@ def predict(capsys, *args):
     return code, captured.out, captured.err
 
 
+def evaluate(capsys, *args):
+    capsys.readouterr()  # what came before, e.g. a detector's loading bar
+    code = main(["evaluate", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def test_scene_graphs_json_round_trips_into_the_same_graphs(
         tmp_path, image_files, detr, capsys):
     (image_files / "broken.jpg").write_bytes(b"")  # a counted skip
     output = tmp_path / "out" / "scene_graphs.json"
+    output.parent.mkdir()
     assert main(["scene-graphs", "--images", str(image_files), "--output",
                  str(output), "--detector", detr.detector, "--top-k", "5",
                  "--score-threshold", "0", "--device", "cpu", "--plot",
                  str(tmp_path / "plots")]) == 0
     report = capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "a.jpg.png", "b.png.png", "c.jpg.png"]
-    assert (tmp_path / "plots" / "a.jpg.png").read_bytes()[:4] == b"\x89PNG"
+        "a.png", "b.png", "c.png"]  # named after the images
+    assert (tmp_path / "plots" / "a.png").read_bytes()[:4] == b"\x89PNG"
     assert "4 images: 3 scene graphs, 1 failed (empty 1)" in report
     assert "skipped broken.jpg: empty" in report
     assert read_extractor_file(output.parent / EXTRACTOR_FILE) == (
@@ -172,6 +182,43 @@ def test_predict_input_counts_unreadable_images(image_checkpoint, image_files,
     assert all(isinstance(r["quintuples"], list) for r in records)
 
 
+def test_evaluate_reads_raw_images_as_predict_does(image_checkpoint,
+                                                   image_files, tmp_path,
+                                                   capsys):
+    """``evaluate --images`` scores the posts with the scene graphs that
+    ``predict --images`` extracts for them: the same quintuples, the same
+    count of unreadable images, the same extractor checks."""
+    (image_files / "broken.jpg").write_bytes(b"not a picture")
+    gold = [Quintuple(Entity(0, 1, "per"), Entity(3, 4, "org"), "member_of")]
+    posts = [Sample(["Curry", "joins", "the", "Warriors"], "a.jpg", gold),
+             Sample(["Thompson", "joins", "the", "Celtics"], "broken.jpg",
+                    gold)]
+    write_jsonl(posts, tmp_path / "posts.jsonl")
+    code, out, err = evaluate(capsys, "--checkpoint", image_checkpoint,
+                              "--data", tmp_path / "posts.jsonl", "--images",
+                              image_files)
+    assert code == 0, err
+    assert "2 posts: 1 with a scene graph, 1 image unreadable" in err
+    metrics = json.loads(out)
+    code, _, err = predict(capsys, "--checkpoint", image_checkpoint,
+                           "--input", tmp_path / "posts.jsonl", "--images",
+                           image_files, "--output", tmp_path / "out.jsonl")
+    assert code == 0, err
+    found = sum(len(json.loads(line)["quintuples"]) for line in
+                (tmp_path / "out.jsonl").read_text().splitlines())
+    strict = metrics["strict"]
+    assert strict["tp"] + strict["fp"] == found
+    assert metrics["images"]["with_scene_graph"] == 1
+    # Another detector is refused unless forced, and files and images
+    # cannot both give scene graphs.
+    for extra in (["--detector", image_files], ["--scene-graphs",
+                                                tmp_path / "posts.jsonl"]):
+        code, _, err = evaluate(capsys, "--checkpoint", image_checkpoint,
+                                "--data", tmp_path / "posts.jsonl",
+                                "--images", image_files, *extra)
+        assert code == 1 and len(err.strip().splitlines()) == 1, err
+
+
 def test_detector_mismatch_is_an_error_unless_forced(
         image_checkpoint, image_files, tiny_detector_paths, capsys):
     other = tiny_detector_paths["conditional_detr"]
@@ -225,3 +272,101 @@ def test_image_and_scene_graphs_together_is_an_error(
                            TEXT, "--image", image_files / "a.jpg",
                            "--scene-graphs", tmp_path / "g.json")
     assert code == 1 and "pick one" in err
+
+
+# ---------------------------------------- scene-graphs --output (issue 39)
+def scene_graphs(capsys, *args):
+    code = main(["scene-graphs", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_scene_graphs_output_may_not_be_an_input(image_files, capsys):
+    """``--output photos/rocket.jpg`` replaced the photo with JSON; the
+    check comes before the detector is loaded (here it does not exist)."""
+    photo = image_files / "a.jpg"
+    before = photo.read_bytes()
+    for images, output in ((image_files, photo),
+                           (image_files, image_files / "graphs.json"),
+                           (photo, photo)):
+        code, _, err = scene_graphs(capsys, "--images", images, "--output",
+                                    output, "--overwrite", "--detector",
+                                    "no/such-detector")
+        assert code == 1 and "input" in err and len(err.splitlines()) == 1
+    assert photo.read_bytes() == before
+    assert not (image_files / "graphs.json").exists()
+    assert not (image_files / EXTRACTOR_FILE).exists()
+
+
+def test_scene_graphs_existing_output_needs_overwrite(tmp_path, image_files,
+                                                      detr, capsys):
+    output = tmp_path / "graphs.json"
+    output.write_text("keep me\n")
+    args = ["--images", image_files, "--output", output, "--detector",
+            detr.detector, "--top-k", "5", "--score-threshold", "0",
+            "--device", "cpu"]
+    code, _, err = scene_graphs(capsys, *args)
+    assert code == 1 and "--overwrite" in err
+    assert output.read_text() == "keep me\n"
+    assert scene_graphs(capsys, *args, "--overwrite")[0] == 0
+    assert sorted(read_scene_graphs(output)) == ["a.jpg", "b.png", "c.jpg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+        EXTRACTOR_FILE, "graphs.json", "images"])  # no temporary file left
+
+
+@pytest.mark.parametrize("held, what", [
+    (["config.json", "model.safetensors"], "holds a checkpoint"),
+    (["log.jsonl"], "holds a training run"),
+])
+def test_scene_graphs_never_write_into_a_checkpoint_or_run(
+        tmp_path, image_files, capsys, held, what):
+    """An output inside a checkpoint folder silently rewrote the detector
+    that the checkpoint records, which predict then used."""
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    for name in held:
+        (folder / name).write_text("{}")
+    code, _, err = scene_graphs(capsys, "--images", image_files, "--output",
+                                folder / "graphs.json", "--overwrite",
+                                "--detector", "no/such-detector")
+    assert code == 1 and what in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted(held)
+
+
+def test_scene_graphs_keep_another_extractors_record(tmp_path, image_files,
+                                                     detr, capsys):
+    """Graphs of another detector in the same folder keep their record
+    unless --overwrite; a failed write leaves the old files whole."""
+    record = tmp_path / EXTRACTOR_FILE
+    record.write_text(json.dumps(detr.replace(top_k=9).to_dict()))
+    args = ["--images", image_files, "--output", tmp_path / "graphs.json",
+            "--detector", detr.detector, "--top-k", "5",
+            "--score-threshold", "0", "--device", "cpu"]
+    code, _, err = scene_graphs(capsys, *args)
+    assert code == 1 and "records another extractor" in err
+    assert read_extractor_file(record).config.top_k == 9
+    assert scene_graphs(capsys, *args, "--overwrite")[0] == 0
+    assert read_extractor_file(record).config == detr
+
+
+def test_scene_graphs_write_atomically(tmp_path, image_files, detr, capsys,
+                                       monkeypatch):
+    import jmere_pyg.data.scene_graph as scene_graph_module
+
+    output = tmp_path / "graphs.json"
+    output.write_text("old graphs\n")
+
+    def disk_full(path, graphs):
+        Path(path).write_text("{\"a.jpg\": ")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(scene_graph_module, "write_scene_graphs", disk_full)
+    code, _, err = scene_graphs(capsys, "--images", image_files, "--output",
+                                output, "--overwrite", "--detector",
+                                detr.detector, "--device", "cpu")
+    assert code == 1 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("jmere-pyg scene-graphs: error: ")
+    assert "No space left" in err
+    assert output.read_text() == "old graphs\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "graphs.json", "images"]

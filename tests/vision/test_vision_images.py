@@ -1,10 +1,11 @@
 import io
+import tracemalloc
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from jmere_pyg.vision import ImageError, load_image, read_image
+from jmere_pyg.vision import ImageError, images, load_image, read_image
 
 from vision_testing import draw_scene
 
@@ -142,3 +143,53 @@ def test_decompression_bomb_limit(tmp_path, monkeypatch):
         load_image(tmp_path / "bomb.jpg")
     assert error.value.reason == "too-large"
     assert "bomb.jpg" in str(error.value)
+
+
+def test_large_16_bit_image_is_resized_before_it_becomes_an_array(
+        tmp_path):
+    """A 16-bit 13,000 x 13,000 PNG took 4.7 GB (a float64 copy at full
+    size); now no copy outgrows the decoded image: here 4,000 x 4,000
+    pixels, 30.5 MiB at 16 bits (numpy's allocations are traced)."""
+    width = height = 4000
+    columns = np.arange(width, dtype=np.uint16) * 16  # 0 .. 63,984
+    path = tmp_path / "scan.png"
+    Image.fromarray(np.tile(columns, (height, 1))).save(path)
+    tracemalloc.start()
+    try:
+        loaded = read_image(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < width * height * 2, f"{peak / 2 ** 20:.1f} MiB"
+    assert loaded.image.size == (1333, 1333)
+    assert loaded.original_size == (width, height)
+    row = np.asarray(loaded.image)[666, :, 0].astype(int)
+    expected = np.arange(1333) * (width / 1333) * 16 / 257  # 16 to 8 bits
+    assert np.abs(row - expected).max() <= 2
+
+
+def test_16_bit_photo_is_turned_upright_after_resizing(tmp_path):
+    """A 40 x 20 16-bit PNG tagged Orientation 6, bright on its left half,
+    is a 20 x 40 upright photo, bright on top, here at half size."""
+    values = np.zeros((20, 40), dtype=np.uint16)
+    values[:, :20] = 65535
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "rotated.png"
+    Image.fromarray(values).save(path, exif=exif)
+    loaded = read_image(path, max_side=20)
+    assert loaded.image.size == (10, 20) and loaded.original_size == (20, 40)
+    assert loaded.image.getpixel((5, 2))[0] > 200
+    assert loaded.image.getpixel((5, 17))[0] < 50
+
+
+def test_out_of_memory_is_too_large_not_corrupt(tmp_path, monkeypatch):
+    draw_scene((40, 30)).save(tmp_path / "huge.png")
+
+    def out_of_memory(image, max_side):
+        raise MemoryError()
+
+    monkeypatch.setattr(images, "_decode", out_of_memory)
+    with pytest.raises(ImageError, match="not enough memory") as error:
+        load_image(tmp_path / "huge.png")
+    assert error.value.reason == "too-large"
