@@ -173,13 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="folder of the images of --data's posts "
                                "(matched by file name), turned into scene "
                                "graphs with the checkpoint's detector")
-    evaluate.add_argument("--detector", help="object detector for --images "
-                          "(default: the one recorded in the checkpoint)")
-    evaluate.add_argument("--force-detector", action="store_true",
-                          help="use --detector although the checkpoint was "
-                               "trained with another")
-    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"),
-                          default="cpu")
+    add_detector_options(evaluate)
     evaluate.add_argument("--output")
     evaluate.add_argument("--overwrite", action="store_true",
                           help="replace an existing --output")
@@ -211,13 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--images",
                          help="folder of the images of --input's posts "
                               "(matched by image_id file name)")
-    predict.add_argument("--detector", help="object detector (default: the "
-                         "one recorded in the checkpoint)")
-    predict.add_argument("--force-detector", action="store_true",
-                         help="use --detector although the checkpoint was "
-                              "trained with another")
-    predict.add_argument("--device", choices=("auto", "cpu", "cuda"),
-                         default="cpu")
+    add_detector_options(predict)
     predict.add_argument("--plot", help="folder for one PNG per post with "
                          "an image: boxes, predicates and quintuples")
     predict.add_argument(
@@ -249,6 +237,18 @@ def build_parser() -> argparse.ArgumentParser:
                        "labels and predicate arrows")
     scene.set_defaults(handler=run_scene_graphs)
     return parser
+
+
+def add_detector_options(command: argparse.ArgumentParser) -> None:
+    """``--detector``, ``--force-detector`` and ``--device``: how a command
+    that reads a checkpoint turns raw images into scene graphs."""
+    command.add_argument("--detector", help="object detector for raw images "
+                         "(default: the one recorded in the checkpoint)")
+    command.add_argument("--force-detector", action="store_true",
+                         help="use --detector although the checkpoint was "
+                              "trained with another")
+    command.add_argument("--device", choices=("auto", "cpu", "cuda"),
+                         default="cpu")
 
 
 def run_stats(args) -> int:
