@@ -9,7 +9,8 @@ score, box and the detector's feature vector, and
 Imports only :mod:`jmere_pyg.data` and below.
 """
 from .extractor import (DEFAULT_DETECTOR, DetectorLoadError, ExtractionResult,
-                        ExtractorConfig, SceneGraphExtractor, load_detector)
+                        ExtractorConfig, SceneGraphExtractor,
+                        extraction_summary, load_detector)
 from .images import IMAGE_ERROR_REASONS, ImageError, load_image, read_image
 from .plots import plot_scene_graph
 from .predicates import PREDICATES, geometric_relations
@@ -19,6 +20,6 @@ from .record import (EXTRACTOR_FILE, check_same_extractor, read_extractor_file,
 __all__ = ["DEFAULT_DETECTOR", "DetectorLoadError", "EXTRACTOR_FILE",
            "ExtractionResult", "ExtractorConfig", "IMAGE_ERROR_REASONS",
            "ImageError", "PREDICATES", "SceneGraphExtractor",
-           "geometric_relations", "load_detector", "load_image",
+           "extraction_summary", "geometric_relations", "load_detector", "load_image",
            "plot_scene_graph", "read_image", "check_same_extractor",
            "read_extractor_file", "write_extractor_file"]
