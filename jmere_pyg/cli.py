@@ -12,7 +12,8 @@ from typing import List, Optional
 from .data.errors import DataNotice
 from .data.readers import FORMATS
 from .data.readers import DEFAULT_MAX_WORDS
-from .inference.predictor import WINDOW_WORDS
+from .inference.images import SCENE_GRAPH_CHUNK
+from .inference.predictor import CHUNK_SIZE, WINDOW_WORDS
 from .vision import DetectorLoadError
 
 #: Errors that mean bad input or setup, the user's to fix: printed as one
@@ -184,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--window-words", type=int, default=WINDOW_WORDS,
         help="read longer posts in windows of whole sentences of at most "
              "this many words (no pair across windows is extracted)")
+    add_corpus_flags(predict, "posts", CHUNK_SIZE)
+    predict.add_argument("--strict", action="store_true",
+                         help="stop at the first faulty line of --input "
+                              "(default: skip and count it)")
     predict.set_defaults(handler=run_predict)
 
     scene = commands.add_parser(
@@ -204,8 +209,27 @@ def build_parser() -> argparse.ArgumentParser:
                        default="auto")
     scene.add_argument("--plot", help="folder for one PNG per image: boxes, "
                        "labels and predicate arrows")
+    scene.add_argument("--overwrite", action="store_true",
+                       help="replace an existing --output")
+    add_corpus_flags(scene, "images", SCENE_GRAPH_CHUNK)
     scene.set_defaults(handler=run_scene_graphs)
     return parser
+
+
+def add_corpus_flags(command: argparse.ArgumentParser, unit: str,
+                     chunk_size: int) -> None:
+    """The flags of a run over a corpus (``jmere_pyg.inference.stream``)."""
+    command.add_argument("--resume", action="store_true",
+                         help="continue the interrupted run that wrote "
+                              "--output (its .partial file)")
+    command.add_argument("--chunk-size", type=int, default=chunk_size,
+                         help=f"{unit} read, worked and written at a time "
+                              f"(default {chunk_size})")
+    command.add_argument("--image-workers", type=int, default=2,
+                         help="threads reading images ahead of the "
+                              "detector (0: none; default 2)")
+    command.add_argument("--profile", action="store_true",
+                         help="print where the time went")
 
 
 def run_stats(args) -> int:
@@ -296,7 +320,7 @@ def run_evaluate(args) -> int:
 
 
 def run_predict(args) -> int:
-    from .inference import predict_to_jsonl
+    from .inference import predict_file, predict_to_jsonl
     from .training.trainer import pick_device
 
     if args.image is not None and args.text is None:
@@ -313,29 +337,40 @@ def run_predict(args) -> int:
                          "scene graphs: pick one")
     if args.text is not None and not args.text.strip():
         raise ValueError("--text is empty: nothing to extract from")
-    lines = predict_to_jsonl(args.checkpoint, text=args.text, path=args.input,
-                             data_format=args.format, image_id=args.image_id,
-                             scene_graphs=args.scene_graphs,
-                             batch_size=args.batch_size, output=args.output,
-                             overwrite=args.overwrite,
-                             image=args.image, images=args.images,
-                             detector=args.detector,
-                             force_detector=args.force_detector,
-                             device=str(pick_device(args.device)),
-                             plot_dir=args.plot,
-                             window_words=args.window_words)
-    if not args.output:
-        for line in lines:
-            print(line)
+    options = dict(scene_graphs=args.scene_graphs, batch_size=args.batch_size,
+                   output=args.output, overwrite=args.overwrite,
+                   detector=args.detector,
+                   force_detector=args.force_detector,
+                   device=str(pick_device(args.device)), plot_dir=args.plot,
+                   window_words=args.window_words)
+    if args.text is not None:
+        lines = predict_to_jsonl(args.checkpoint, text=args.text,
+                                 image_id=args.image_id, image=args.image,
+                                 **options)
+        if not args.output:
+            for line in lines:
+                print(line)
+        return 0
+    predict_file(args.checkpoint, args.input, data_format=args.format,
+                 images=args.images, chunk_size=args.chunk_size,
+                 image_workers=args.image_workers, resume=args.resume,
+                 strict=args.strict, progress=True, profile=args.profile,
+                 sink=None if args.output else print_lines, **options)
     return 0
 
 
+def print_lines(lines: List[str]) -> None:
+    for line in lines:
+        print(line)
+    sys.stdout.flush()
+
+
 def run_scene_graphs(args) -> int:
-    from .data.scene_graph import image_key, write_scene_graphs
+    from .inference.images import (SCENE_GRAPHS, extract_scene_graph_file,
+                                   scene_graphs_summary)
     from .vision.folders import list_images
     from .training.trainer import pick_device
-    from .vision import (EXTRACTOR_FILE, ExtractorConfig, SceneGraphExtractor,
-                         write_extractor_file)
+    from .vision import EXTRACTOR_FILE, ExtractorConfig
 
     paths = list_images(args.images)
     if not paths:
@@ -345,26 +380,25 @@ def run_scene_graphs(args) -> int:
                 "batch_size": args.batch_size}
     config = ExtractorConfig().replace(
         **{k: v for k, v in settings.items() if v is not None})
-    extractor = SceneGraphExtractor(config,
-                                    device=str(pick_device(args.device)))
-    result = extractor.extract(paths, progress=True)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    write_scene_graphs(output, result.graphs)
-    identity = write_extractor_file(output.parent / EXTRACTOR_FILE, config)
-    print(f"read {len(paths)} images: {result.summary()}")
-    for name, reason in sorted(result.failed.items()):
-        print(f"  skipped {name}: {reason}")
-    print(f"wrote {output} and {identity}")
+    result = extract_scene_graph_file(
+        paths, output, config, device=str(pick_device(args.device)),
+        chunk_size=args.chunk_size, image_workers=args.image_workers,
+        plot_dir=args.plot, overwrite=args.overwrite, resume=args.resume,
+        progress=True)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, the first process reports
+    tally = result.tally
+    print(f"read {len(paths)} images: {scene_graphs_summary(tally)}")
+    for note in tally.notes:
+        print(f"  {note}")
+    print(f"wrote {output} and {output.parent / EXTRACTOR_FILE}")
     if args.plot:
-        from .vision import plot_scene_graph
-        folder = Path(args.plot)
-        folder.mkdir(parents=True, exist_ok=True)
-        by_name = {image_key(str(path)): path for path in paths}
-        for name, graph in sorted(result.graphs.items()):
-            plot_scene_graph(by_name[name], graph,
-                             folder / f"{name}.png")
-        print(f"wrote {len(result.graphs)} pictures to {folder}")
+        print(f"wrote {tally.counts[SCENE_GRAPHS]} pictures to {args.plot}")
+    if args.profile:
+        print(f"{result.worked:,} images worked; "
+              f"{result.timings.summary(result.worked, 'image')}")
     return 0
 
 

@@ -57,16 +57,20 @@ def check_output(output: PathLike, inputs: Iterable[Optional[PathLike]], *,
     return path
 
 
-def write_atomically(path: PathLike, text: str) -> None:
-    """Write ``text`` to a temporary file in the folder of ``path``, then
-    rename it to ``path``: readers see the old file or the whole new one,
-    never a part."""
+def write_atomically(path: PathLike, text: Union[str, Iterable[str]]
+                     ) -> None:
+    """Write ``text`` (a string, or pieces of one written as they come) to
+    a temporary file in the folder of ``path``, then rename it to
+    ``path``: readers see the old file or the whole new one, never a
+    part."""
     path = Path(path)
+    pieces = [text] if isinstance(text, str) else text
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                    suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+            for piece in pieces:
+                file.write(piece)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
         os.replace(tmp, path)
     except BaseException:
