@@ -12,7 +12,7 @@ from typing import List, Optional
 from .data.errors import DataNotice
 from .data.readers import FORMATS
 from .data.readers import DEFAULT_MAX_WORDS
-from .inference.images import SCENE_GRAPH_CHUNK
+from .inference.images import IMAGE_WORKERS, SCENE_GRAPH_CHUNK
 from .inference.predictor import CHUNK_SIZE, WINDOW_WORDS
 from .vision import DetectorLoadError
 
@@ -225,9 +225,9 @@ def add_corpus_flags(command: argparse.ArgumentParser, unit: str,
     command.add_argument("--chunk-size", type=int, default=chunk_size,
                          help=f"{unit} read, worked and written at a time "
                               f"(default {chunk_size})")
-    command.add_argument("--image-workers", type=int, default=2,
-                         help="threads reading images ahead of the "
-                              "detector (0: none; default 2)")
+    command.add_argument("--image-workers", type=int, default=IMAGE_WORKERS,
+                         help=f"threads reading images ahead of the "
+                              f"detector (0: none; default {IMAGE_WORKERS})")
     command.add_argument("--profile", action="store_true",
                          help="print where the time went")
 
@@ -366,7 +366,8 @@ def print_lines(lines: List[str]) -> None:
 
 
 def run_scene_graphs(args) -> int:
-    from .inference.images import (SCENE_GRAPHS, extract_scene_graph_file,
+    from .inference.images import (FAILED, SCENE_GRAPHS,
+                                   extract_scene_graph_file,
                                    scene_graphs_summary)
     from .vision.folders import list_images
     from .training.trainer import pick_device
@@ -393,6 +394,10 @@ def run_scene_graphs(args) -> int:
     print(f"read {len(paths)} images: {scene_graphs_summary(tally)}")
     for note in tally.notes:
         print(f"  {note}")
+    failed = sum(count for name, count in tally.counts.items()
+                 if name.startswith(FAILED))
+    if failed > len(tally.notes):
+        print(f"  and {failed - len(tally.notes):,} more")
     print(f"wrote {output} and {output.parent / EXTRACTOR_FILE}")
     if args.plot:
         print(f"wrote {tally.counts[SCENE_GRAPHS]} pictures to {args.plot}")

@@ -21,15 +21,12 @@ from ..models import EEGA
 from ..output_files import check_output, write_atomically
 from ..vision.folders import image_paths
 from .evaluation import score
-from .images import (checkpoint_extractor, count_images, image_extractor,
-                     images_summary, plot_predictions)
+from .images import (IMAGE_WORKERS, checkpoint_extractor, count_images,
+                     image_extractor, images_summary, plot_predictions)
 from .predictor import CHUNK_SIZE, WINDOW_WORDS, Predictor
 from .stream import (ChunkJob, RunResult, Shard, Tally, count_lines,
                      input_identity, run_chunks)
 from .timings import Timings, stage
-
-#: Threads reading images ahead of the detector.
-IMAGE_WORKERS = 2
 
 #: Counts in a :class:`~jmere_pyg.inference.stream.Tally`: of
 #: :func:`count_inputs`, of scene graphs that carry object features, of

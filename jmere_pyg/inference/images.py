@@ -22,6 +22,9 @@ from .timings import Timings, stage
 #: Images per chunk of :func:`extract_scene_graph_file`.
 SCENE_GRAPH_CHUNK = 64
 
+#: Threads reading images ahead of the detector.
+IMAGE_WORKERS = 2
+
 #: Counts of :func:`extract_scene_graph_file` in its tally: scene graphs
 #: written, and (with the reason after it) images that failed.
 SCENE_GRAPHS, FAILED = "scene graphs", "failed: "
@@ -150,7 +153,7 @@ def extract_scene_graph_file(paths: Sequence[Path], output: str,
                              config: ExtractorConfig, *,
                              device: str = "cpu",
                              chunk_size: int = SCENE_GRAPH_CHUNK,
-                             image_workers: int = 2,
+                             image_workers: int = IMAGE_WORKERS,
                              plot_dir: Optional[str] = None,
                              overwrite: bool = False, resume: bool = False,
                              shard: Optional[Shard] = None,
@@ -168,9 +171,13 @@ def extract_scene_graph_file(paths: Sequence[Path], output: str,
     the one-object JSON of :func:`~jmere_pyg.data.write_scene_graphs`,
     written at the end from the lines, one graph at a time.
     :func:`~jmere_pyg.data.read_scene_graphs` reads both. Unreadable images
-    are counted by reason (and the first of them named) in the result's
-    tally, never raised; ``image_workers`` threads read images ahead of
-    the detector; ``plot_dir`` gets one picture per scene graph.
+    are counted by reason in the result's tally (the first
+    :data:`~jmere_pyg.inference.stream.MAX_NOTES` named in its notes),
+    never raised; ``image_workers`` threads read images ahead of the
+    detector; ``plot_dir`` gets one picture per scene graph. A
+    ``chunk_size`` that is a multiple of ``config.batch_size`` gives the
+    detector the batches of one extraction of all the images (a batch of
+    other images may round differently).
 
     Raises:
         ValueError: for an existing output without ``overwrite`` (and as

@@ -16,10 +16,11 @@ the same way for both:
   partial file's size, the run's counts). At the end the partial file
   becomes ``OUTPUT`` in one rename: ``OUTPUT`` is never seen half written.
 * **Resume.** With ``resume`` a run continues an interrupted one: the state
-  must name the same input (path, size, digest of its first MiB) and the
-  same options; a torn last line is cut off (the file goes back to the
-  size of the last recorded chunk); every recorded line is checked against
-  the input record it came from (a post's words, an image's name); the
+  must record the same run (the same input: a posts file's path, size and
+  digest of its first MiB, or the images' names; the same options and
+  chunk size); a torn last line is cut off (the file goes back to the size
+  of the last recorded chunk); every recorded line is checked against the
+  input record it came from (a post's words, an image's name); the
   recorded chunks are then skipped. No record is written twice or lost.
   Without ``resume`` a partial output is refused, as an existing output is,
   unless ``overwrite``.
@@ -30,7 +31,9 @@ the same way for both:
   ``gloo`` process group: the processes exchange no tensors, so it serves
   GPU runs too), process 0 joins the parts chunk by chunk into ``OUTPUT``
   and deletes them: the output is byte for byte that of one process. Over
-  several machines the output folder must be one they share.
+  several machines the output folder must be one they share. When a
+  process fails, ``torchrun`` stops the others; their parts stay for a
+  resume with as many processes.
 """
 import hashlib
 import itertools
