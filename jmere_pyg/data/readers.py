@@ -3,7 +3,9 @@
 One entry point, :func:`read_samples`, reads the three formats below and
 returns ``(samples, report)``: a list of :class:`~jmere_pyg.data.sample.Sample`
 and a :class:`~jmere_pyg.data.errors.ReadReport` counting what was read,
-merged and skipped. Spans are ``[start, end)`` word indices everywhere.
+merged and skipped; :func:`iter_samples` gives the same samples a record at
+a time (:class:`SampleStream`), so that a corpus of JSON lines of any size
+streams. Spans are ``[start, end)`` word indices everywhere.
 
 Formats
 -------
