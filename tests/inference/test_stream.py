@@ -10,7 +10,7 @@ import pytest
 
 from jmere_pyg import Predictor
 from jmere_pyg.cli import main
-from jmere_pyg.data import DataFormatError, Sample, write_jsonl
+from jmere_pyg.data import DataFormatError, DataNotice, Sample, write_jsonl
 from jmere_pyg.inference import files, predict_file
 from jmere_pyg.inference.files import quintuple_record
 
@@ -57,8 +57,10 @@ def run_predict(*args):
 def test_streamed_lines_are_the_in_memory_predictions(checkpoint, posts,
                                                       tmp_path):
     output = tmp_path / "out.jsonl"
-    predict_file(str(checkpoint), str(posts), output=str(output),
-                 chunk_size=4, window_words=20)
+    with pytest.warns(DataNotice, match="4 of 11 samples name an image but "
+                      "no scene graphs were given"):
+        predict_file(str(checkpoint), str(posts), output=str(output),
+                     chunk_size=4, window_words=20)
     samples = corpus()
     predictor = Predictor.from_pretrained(str(checkpoint), window_words=20)
     expected = predictor.predict(samples)
