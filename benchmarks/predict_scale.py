@@ -87,8 +87,11 @@ def write_posts(mnre_val: Path, count: int, path: Path) -> None:
                                    "image_id": sample.image_id}) + "\n")
 
 
-def baseline_checkout(work: Path) -> Path:
-    """A git worktree of :data:`BASELINE_COMMIT` in ``work`` (reused)."""
+def baseline_checkout(args, work: Path) -> Path:
+    """``--baseline-checkout``, or a git worktree of :data:`BASELINE_COMMIT`
+    in ``work`` (reused; ``git worktree remove`` deletes it)."""
+    if args.baseline_checkout:
+        return Path(args.baseline_checkout).resolve()
     folder = work / f"baseline_{BASELINE_COMMIT}"
     if not folder.exists():
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach",
@@ -159,7 +162,7 @@ def bench_predict(args, work: Path, rows: list, checks: list) -> None:
             output = work / f"before_{count}.jsonl"
             output.unlink(missing_ok=True)
             result = measure(predict_command(args, posts, output, 1, False),
-                             baseline_checkout(work), threads)
+                             baseline_checkout(args, work), threads)
             rows.append(("before", 1, count, result))
             print(row_line(rows[-1]), flush=True)
             checks.append(f"{count:,} posts: the same quintuples before and "
@@ -276,6 +279,9 @@ def main():
                              "reference)")
     parser.add_argument("--compare-baseline", action="store_true",
                         help=f"also time the code of {BASELINE_COMMIT}")
+    parser.add_argument("--baseline-checkout", help=f"a checkout of "
+                        f"{BASELINE_COMMIT} to time (default: a git worktree "
+                        f"made in the work folder)")
     parser.add_argument("--baseline-posts", type=int, nargs="+",
                         help="post counts to time before streaming "
                              "(default: all of --posts)")
