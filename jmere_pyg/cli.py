@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 from jmere_pyg import __version__
 from .data.errors import DataNotice
 from .data.readers import FORMATS
-from .limits import DEFAULT_MAX_WORDS, WINDOW_WORDS
+from .limits import (CHUNK_SIZE, DEFAULT_MAX_WORDS, IMAGE_WORKERS,
+                     SCENE_GRAPH_CHUNK, WINDOW_WORDS)
 
 if TYPE_CHECKING:  # for the annotations only
     from .vision import ExtractorConfig
@@ -212,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--window-words", type=int, default=WINDOW_WORDS,
         help="read longer posts in windows of whole sentences of at most "
              "this many words (no pair across windows is extracted)")
+    add_corpus_flags(predict, "posts", CHUNK_SIZE)
+    predict.add_argument("--strict", action="store_true",
+                         help="stop at the first faulty line of --input "
+                              "(default: skip and count it)")
     predict.set_defaults(handler=run_predict)
 
     scene = commands.add_parser(
@@ -235,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
                        default="auto")
     scene.add_argument("--plot", help="folder for one PNG per image: boxes, "
                        "labels and predicate arrows")
+    add_corpus_flags(scene, "images", SCENE_GRAPH_CHUNK)
     scene.set_defaults(handler=run_scene_graphs)
     return parser
 
@@ -249,6 +255,22 @@ def add_detector_options(command: argparse.ArgumentParser) -> None:
                               "trained with another")
     command.add_argument("--device", choices=("auto", "cpu", "cuda"),
                          default="cpu")
+
+
+def add_corpus_flags(command: argparse.ArgumentParser, unit: str,
+                     chunk_size: int) -> None:
+    """The flags of a run over a corpus (``jmere_pyg.inference.stream``)."""
+    command.add_argument("--resume", action="store_true",
+                         help="continue the interrupted run that wrote "
+                              "--output (its .partial file)")
+    command.add_argument("--chunk-size", type=int, default=chunk_size,
+                         help=f"{unit} read, worked and written at a time "
+                              f"(default {chunk_size})")
+    command.add_argument("--image-workers", type=int, default=IMAGE_WORKERS,
+                         help=f"threads reading images ahead of the "
+                              f"detector (0: none; default {IMAGE_WORKERS})")
+    command.add_argument("--profile", action="store_true",
+                         help="print where the time went")
 
 
 def run_stats(args) -> int:
@@ -363,7 +385,7 @@ def run_evaluate(args) -> int:
 
 
 def run_predict(args) -> int:
-    from .inference import predict_to_jsonl
+    from .inference import predict_file, predict_to_jsonl
     from .training.trainer import pick_device
 
     if args.image is not None and args.text is None:
@@ -380,31 +402,56 @@ def run_predict(args) -> int:
                          "scene graphs: pick one")
     if args.text is not None and not args.text.strip():
         raise ValueError("--text is empty: nothing to extract from")
-    lines = predict_to_jsonl(args.checkpoint, text=args.text, path=args.input,
-                             data_format=args.format, image_id=args.image_id,
-                             scene_graphs=args.scene_graphs,
-                             batch_size=args.batch_size, output=args.output,
-                             overwrite=args.overwrite,
-                             image=args.image, images=args.images,
-                             detector=args.detector,
-                             force_detector=args.force_detector,
-                             device=str(pick_device(args.device)),
-                             plot_dir=args.plot,
-                             window_words=args.window_words)
-    if not args.output:
-        for line in lines:
-            print(line)
+    options = dict(scene_graphs=args.scene_graphs, batch_size=args.batch_size,
+                   output=args.output, overwrite=args.overwrite,
+                   detector=args.detector,
+                   force_detector=args.force_detector,
+                   device=str(pick_device(args.device)), plot_dir=args.plot,
+                   window_words=args.window_words)
+    if args.text is not None:
+        lines = predict_to_jsonl(args.checkpoint, text=args.text,
+                                 image_id=args.image_id, image=args.image,
+                                 **options)
+        if not args.output:
+            for line in lines:
+                print(line)
+        return 0
+    with resumable(args.output):
+        predict_file(args.checkpoint, args.input, data_format=args.format,
+                     images=args.images, chunk_size=args.chunk_size,
+                     image_workers=args.image_workers, resume=args.resume,
+                     strict=args.strict, progress=True,
+                     profile=args.profile,
+                     sink=None if args.output else print_lines, **options)
     return 0
 
 
+@contextmanager
+def resumable(output: Optional[str]):
+    """An interruption of a run over a corpus says how to continue it."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if output is None:
+            raise
+        raise KeyboardInterrupt(
+            f"the same command with --resume continues from the chunks "
+            f"already written to {output}.partial") from None
+
+
+def print_lines(lines: List[str]) -> None:
+    for line in lines:
+        print(line)
+    sys.stdout.flush()
+
+
 def run_scene_graphs(args) -> int:
-    from .data.scene_graph import image_key, write_scene_graphs
-    from .output_files import replace_atomically
-    from .vision.folders import list_images
+    from .inference.images import (FAILED, SCENE_GRAPHS,
+                                   extract_scene_graph_file,
+                                   scene_graphs_summary)
     from .training.trainer import pick_device
-    from .vision import (ExtractorConfig, SceneGraphExtractor,
-                         write_extractor_file)
-    from .vision.plots import picture_names
+    from .vision import ExtractorConfig
+    from .vision.folders import list_images
 
     paths = list_images(args.images)
     if not paths:
@@ -416,25 +463,28 @@ def run_scene_graphs(args) -> int:
         **{k: v for k, v in settings.items() if v is not None})
     output, record = check_scene_graph_output(args.output, args.images,
                                               config, args.overwrite)
-    extractor = SceneGraphExtractor(config,
-                                    device=str(pick_device(args.device)))
-    result = extractor.extract(paths, progress=True)
-    replace_atomically(output,
-                       lambda tmp: write_scene_graphs(tmp, result.graphs))
-    replace_atomically(record, lambda tmp: write_extractor_file(tmp, config))
-    print(f"read {len(paths)} images: {result.summary()}")
-    for name, reason in sorted(result.failed.items()):
-        print(f"  skipped {name}: {reason}")
+    with resumable(args.output):
+        result = extract_scene_graph_file(
+            paths, output, config, device=str(pick_device(args.device)),
+            chunk_size=args.chunk_size, image_workers=args.image_workers,
+            plot_dir=args.plot, overwrite=args.overwrite,
+            resume=args.resume, progress=True)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, the first process reports
+    tally = result.tally
+    print(f"read {len(paths)} images: {scene_graphs_summary(tally)}")
+    for note in tally.notes:
+        print(f"  {note}")
+    failed = sum(count for name, count in tally.counts.items()
+                 if name.startswith(FAILED))
+    if failed > len(tally.notes):
+        print(f"  and {failed - len(tally.notes):,} more")
     print(f"wrote {output} and {record}")
     if args.plot:
-        from .vision import plot_scene_graph
-        folder = Path(args.plot)
-        folder.mkdir(parents=True, exist_ok=True)
-        by_name = {image_key(str(path)): path for path in paths}
-        names = picture_names(by_name)
-        for name, graph in sorted(result.graphs.items()):
-            plot_scene_graph(by_name[name], graph, folder / names[name])
-        print(f"wrote {len(result.graphs)} pictures to {folder}")
+        print(f"wrote {tally.counts[SCENE_GRAPHS]} pictures to {args.plot}")
+    if args.profile:
+        print(f"{result.worked:,} images worked; "
+              f"{result.timings.summary(result.worked, 'image')}")
     return 0
 
 
@@ -454,7 +504,8 @@ def check_scene_graph_output(output: str, images: List[str],
     from .models.eega import CONFIG_NAME, WEIGHTS_NAME
     from .output_files import check_output
     from .run_folder import RunFolder
-    from .vision import EXTRACTOR_FILE, read_extractor_file
+    from .vision import EXTRACTOR_FILE, ExtractorRecord, read_extractor_file
+    from .vision.record import extractor_changes
 
     output = check_output(output, images, overwrite=overwrite)
     folder = output.resolve().parent
@@ -472,8 +523,8 @@ def check_scene_graph_output(output: str, images: List[str],
         raise ValueError(f"--output {output}: {folder} holds a training run "
                          f"({', '.join(run_files)}); write the scene graphs "
                          f"elsewhere")
-    if record.exists() and not overwrite and (
-            read_extractor_file(record) != config):
+    if record.exists() and not overwrite and extractor_changes(
+            read_extractor_file(record), ExtractorRecord.of(config)):
         raise ValueError(f"--output {output}: {record} records another "
                          f"extractor, for other scene graphs in the folder; "
                          f"pass --overwrite to replace it, or write "

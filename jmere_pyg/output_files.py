@@ -86,10 +86,17 @@ def replace_atomically(path: PathLike,
         raise
 
 
-def write_atomically(path: PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` (UTF-8) with :func:`replace_atomically`."""
-    replace_atomically(path, lambda tmp: tmp.write_text(text,
-                                                        encoding="utf-8"))
+def write_atomically(path: PathLike, text: Union[str, Iterable[str]]
+                     ) -> None:
+    """Write ``text`` (a string, or pieces of one written as they come) to
+    ``path`` (UTF-8) with :func:`replace_atomically`."""
+    pieces = [text] if isinstance(text, str) else text
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as file:
+            for piece in pieces:
+                file.write(piece)
+    replace_atomically(path, write)
 
 
 def save_atomically(obj: Any, path: PathLike) -> None:

@@ -87,3 +87,14 @@ class ChainParser(TextParser):
 @pytest.fixture
 def chain_parser() -> ChainParser:
     return ChainParser()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test, as the processes a test starts
+    with ``OMP_NUM_THREADS=1``: the same rounding, so that their outputs
+    can be compared byte for byte."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

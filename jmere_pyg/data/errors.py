@@ -14,8 +14,8 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
 
 #: Places in a file: a line of a text file or a sample object of a JSON list.
 LOCATION_UNITS = ("line", "sample")
@@ -84,15 +84,23 @@ class SceneGraphFormatError(DataFormatError):
         field (str, optional): The field at fault; ``None`` for the whole
             file.
         detail (str): What is wrong.
+        line (int, optional): The line of a JSON lines file.
     """
 
     def __init__(self, path: Optional[str], field: Optional[str],
-                 detail: str, *, reason: str = "invalid_scene_graph"):
-        super().__init__("<in memory>" if path is None else path, None,
+                 detail: str, *, reason: str = "invalid_scene_graph",
+                 line: Optional[int] = None):
+        super().__init__("<in memory>" if path is None else path, line,
                          field, detail, reason=reason)
 
     def __reduce__(self):
-        return (SceneGraphFormatError, (self.path, self.field, self.detail))
+        return (_rebuild_scene_graph_error,
+                (self.path, self.field, self.detail, self.reason, self.line))
+
+
+def _rebuild_scene_graph_error(path, field, detail, reason, line):
+    return SceneGraphFormatError(path, field, detail, reason=reason,
+                                 line=line)
 
 
 class DataNotice(UserWarning):
@@ -208,6 +216,15 @@ def score_problem(score: Any) -> Optional[str]:
     return None
 
 
+#: Skipped places a :class:`ReadReport` lists by number (all are counted).
+MAX_SKIPPED_LINES = 100
+
+#: The counters of a :class:`ReadReport`, summed by :meth:`ReadReport.add`.
+_REPORT_COUNTS = ("lines", "samples", "quintuples", "duplicates",
+                  "none_relation", "sentences_without_relation",
+                  "merged_samples", "blank_lines")
+
+
 @dataclass
 class ReadReport:
     """What one read did with its input file.
@@ -231,6 +248,9 @@ class ReadReport:
         blank_lines (int): Empty lines of a text file, ignored.
         examples (dict): Reason -> message of the first skip with that
             reason, to show what was skipped and where.
+        skipped_lines (list of int): The places (line numbers, or sample
+            indices of a JMERE list) of the first :data:`MAX_SKIPPED_LINES`
+            skips, in file order.
     """
     path: str
     lines: int = 0
@@ -244,6 +264,7 @@ class ReadReport:
     merged_samples: int = 0
     blank_lines: int = 0
     examples: Dict[str, str] = field(default_factory=dict)
+    skipped_lines: List[int] = field(default_factory=list)
 
     @property
     def num_skipped(self) -> int:
@@ -254,6 +275,30 @@ class ReadReport:
         """Counts one skipped line or sample under ``error.reason``."""
         self.skipped[error.reason] += 1
         self.examples.setdefault(error.reason, str(error))
+        if (error.line is not None
+                and len(self.skipped_lines) < MAX_SKIPPED_LINES):
+            self.skipped_lines.append(error.line)
+
+    def add(self, other: "ReadReport") -> None:
+        """Adds the counts of ``other``, a read of another part of the same
+        file (a chunk of a stream); the first example of a reason stays."""
+        for name in _REPORT_COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.skipped.update(other.skipped)
+        for reason, example in other.examples.items():
+            self.examples.setdefault(reason, example)
+        self.skipped_lines = sorted({*self.skipped_lines,
+                                     *other.skipped_lines})[:MAX_SKIPPED_LINES]
+        self.format = self.format or other.format
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The report as JSON values; :meth:`from_dict` reads it back."""
+        return {**asdict(self), "skipped": dict(self.skipped)}
+
+    @classmethod
+    def from_dict(cls, state: Dict[str, Any]) -> "ReadReport":
+        """The report :meth:`to_dict` wrote."""
+        return cls(**{**state, "skipped": Counter(state["skipped"])})
 
     def summary(self) -> str:
         """One paragraph saying what was read, kept, merged and skipped."""

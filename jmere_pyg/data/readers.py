@@ -3,7 +3,9 @@
 One entry point, :func:`read_samples`, reads the three formats below and
 returns ``(samples, report)``: a list of :class:`~jmere_pyg.data.sample.Sample`
 and a :class:`~jmere_pyg.data.errors.ReadReport` counting what was read,
-merged and skipped. Spans are ``[start, end)`` word indices everywhere.
+merged and skipped; :func:`iter_samples` gives the same samples a record at
+a time (:class:`SampleStream`), so that a corpus of JSON lines of any size
+streams. Spans are ``[start, end)`` word indices everywhere.
 
 Formats
 -------
@@ -95,8 +97,8 @@ import ast
 import json
 import os
 from dataclasses import dataclass
-from typing import (Dict, Iterable, List, NoReturn, Optional, Sequence, Set,
-                    Tuple, Union)
+from typing import (Dict, Iterable, Iterator, List, NoReturn, Optional,
+                    Sequence, Set, Tuple, Union)
 
 from ..labels import ENTITY_TYPES, RELATIONS
 from .errors import (DataFormatError, ReadReport, is_int, is_number,
@@ -186,6 +188,148 @@ def read_jsonl(path: PathLike, *, on_error: str = "raise",
     """Reads our JSON lines format; see :func:`read_samples`."""
     return read_samples(path, "jsonl", on_error=on_error, max_words=max_words,
                         tokenizer=tokenizer)
+
+
+def iter_samples(path: PathLike, format: Optional[str] = None, *,
+                 on_error: str = "skip", max_words: Optional[int] = None,
+                 tokenizer: Optional[Tokenizer] = None) -> "SampleStream":
+    """The samples of a file one at a time, as ``(line, sample)``: memory
+    does not grow with the file (JSON lines; the other formats are read
+    whole, see :class:`SampleStream`).
+
+    Arguments as :func:`read_samples`'s, but a faulty line is skipped and
+    counted (``on_error='skip'``) unless told otherwise; the counts are in
+    the stream's ``report`` once it is read through.
+
+    Example::
+
+        stream = iter_samples("posts.jsonl")
+        for line, sample in stream:
+            ...
+        print(stream.report.summary())
+    """
+    return SampleStream(path, format, on_error=on_error,
+                        max_words=max_words, tokenizer=tokenizer)
+
+
+class SampleStream:
+    """The samples of a data file, read a record at a time.
+
+    A record is a non-blank line of a JSON lines file: iterating the stream
+    reads and checks one line at a time, so that a corpus of any size
+    streams. MNRE files (whose lines are grouped into samples across the
+    whole file) and JMERE files (one JSON list) are read whole on the first
+    call of :meth:`records`, their records being their samples.
+
+    Iterating yields ``(line, sample)`` for every valid record (``line``:
+    its 1-based line number, or the sample's position for MNRE and JMERE
+    files) and counts everything in :attr:`report`. :meth:`records` and
+    :meth:`read` split that in two, so that a caller can number records
+    without reading them (those of another process) and read a chunk of
+    them with its own :class:`~jmere_pyg.data.errors.ReadReport`.
+
+    Differences from :func:`read_samples` on JSON lines: a line that is not
+    UTF-8 is one faulty line (``encoding``), not a faulty file.
+
+    Args: as :func:`iter_samples`.
+
+    Raises:
+        DataFormatError: when the format cannot be detected from the first
+            non-blank line.
+    """
+
+    def __init__(self, path: PathLike, format: Optional[str] = None, *,
+                 on_error: str = "skip", max_words: Optional[int] = None,
+                 tokenizer: Optional[Tokenizer] = None):
+        if format is not None and format not in FORMATS:
+            raise ValueError(f"format must be one of None, "
+                             f"{', '.join(map(repr, FORMATS))}; got "
+                             f"{format!r}")
+        self._reader = _Reader(path, on_error, max_words, tokenizer)
+        self.path = self._reader.path
+        self.format = format or _detect(self._first_line(), self.path)
+        #: What was read outside any chunk: the format, blank lines and,
+        #: for files read whole, every count but samples and quintuples.
+        self.report = ReadReport(path=self.path, format=self.format)
+
+    def __iter__(self) -> Iterator[Tuple[int, Sample]]:
+        for record in self.records():
+            samples, part = self.read([record])
+            self.report.add(part)
+            yield from samples
+
+    def records(self) -> Iterator[Tuple[int, Union[str, Sample]]]:
+        """``(line, record)`` of every record in file order, unread: a JSON
+        line's text, or a sample of a file read whole. Blank lines are
+        counted in :attr:`report`."""
+        if self.format != "jsonl":
+            yield from self._whole_file_records()
+            return
+        with open(self.path, "rb") as file:
+            for number, raw in enumerate(file, 1):
+                # surrogateescape never fails here: :meth:`read` reports
+                # the bytes that are not UTF-8 as one faulty line.
+                line = raw.decode("utf-8", "surrogateescape").rstrip("\n")
+                if number == 1:
+                    line = line.removeprefix("\ufeff")
+                if line.endswith("\r"):
+                    line = line[:-1]
+                if not line.strip():
+                    self.report.blank_lines += 1
+                    continue
+                yield number, line
+
+    def read(self, records: Iterable[Tuple[int, Union[str, Sample]]]
+             ) -> Tuple[List[Tuple[int, Sample]], ReadReport]:
+        """The samples of ``records`` (from :meth:`records`) with their
+        line numbers, and the report of this read alone (lines, samples,
+        quintuples, skips).
+
+        Raises:
+            DataFormatError: at the first faulty record, with
+                ``on_error='raise'``.
+        """
+        reader = self._reader
+        reader.report = ReadReport(path=self.path, format=self.format)
+        samples = []
+        for number, record in records:
+            if isinstance(record, Sample):
+                samples.append((number, record))
+                continue
+            reader.report.lines += 1
+            try:
+                record.encode("utf-8")
+            except UnicodeEncodeError as error:
+                byte = ord(record[error.start]) - 0xDC00  # surrogateescape
+                reader.line = number
+                reader._skip_or_raise(DataFormatError(
+                    self.path, number, None, f"not UTF-8 text (byte "
+                    f"0x{byte:02x} at column {error.start + 1})",
+                    reason="encoding"))
+                continue
+            sample = reader._jsonl_sample(number, record)
+            if sample is not None:
+                samples.append((number, sample))
+        reader.report.samples = len(samples)
+        reader.report.quintuples = sum(len(s.quintuples) for _, s in samples)
+        return samples, reader.report
+
+    def _first_line(self) -> str:
+        """The first non-blank line, from which the format is detected."""
+        with open(self.path, "rb") as file:
+            for raw in file:
+                line = raw.decode("utf-8", "surrogateescape")
+                if line.removeprefix("\ufeff").strip():
+                    return line.removeprefix("\ufeff")
+        return ""
+
+    def _whole_file_records(self) -> Iterator[Tuple[int, Sample]]:
+        reader = self._reader
+        samples, report = reader.read(self.format, reader.read_text())
+        report.samples = report.quintuples = 0  # counted by read()
+        self.report = report
+        for number, sample in enumerate(samples, 1):
+            yield number, sample
 
 
 def detect_format(path: PathLike) -> str:
@@ -456,16 +600,22 @@ class _Reader:
     def _read_jsonl(self, text: str) -> List[Sample]:
         samples = []
         for number, line in self._lines(text):
-            try:
-                tokens, image_id, parsed = self._parse_jsonl_line(line)
-                builder = _SampleBuilder(tokens, image_id,
-                                         f"{self.path}:{number}")
-                self._add(builder, parsed)
-            except DataFormatError as error:
-                self._skip_or_raise(error)
-                continue
-            samples.append(builder.build())
+            sample = self._jsonl_sample(number, line)
+            if sample is not None:
+                samples.append(sample)
         return samples
+
+    def _jsonl_sample(self, number: int, line: str) -> Optional[Sample]:
+        """The sample of one JSON line, ``None`` when it is skipped."""
+        self.line = number
+        try:
+            tokens, image_id, parsed = self._parse_jsonl_line(line)
+            builder = _SampleBuilder(tokens, image_id, f"{self.path}:{number}")
+            self._add(builder, parsed)
+        except DataFormatError as error:
+            self._skip_or_raise(error)
+            return None
+        return builder.build()
 
     # Parsing the three formats ----------------------------------------------
 

@@ -18,6 +18,14 @@ Our JSON format, one file for a set of images::
       ...
     }
 
+The same graphs as JSON lines, one image a line (what ``jmere-pyg
+scene-graphs`` writes as it goes, :func:`scene_graph_line`)::
+
+    {"image": "twitter_19_31_16_6.jpg", "objects": [...], "relations": [...]}
+
+:func:`read_scene_graphs` reads both forms: a file whose first line is an
+object with a string ``image`` is JSON lines.
+
 Keys are image file names; a key holding a path is reduced to its base name,
 and samples find their graph by the base name of their ``image_id``
 (:func:`lookup_scene_graph`). ``subject`` and ``object`` index ``objects``.
@@ -27,11 +35,13 @@ the salient ones when building graphs.
 :func:`jmere_pyg.data.sgb.read_sgb_output` reads the output of the
 Scene-Graph-Benchmark generator (Tang et al. 2020) that the paper uses.
 """
+import itertools
 import json
 import os
+import re
 from dataclasses import dataclass, field, replace
-from typing import (TYPE_CHECKING, Any, Dict, List, Mapping, Optional,
-                    Sequence, Tuple, Union)
+from typing import (TYPE_CHECKING, Any, Dict, Iterable, Iterator, List,
+                    Mapping, Optional, Sequence, Tuple, Union)
 
 from .errors import (SceneGraphFormatError, box_problem, finite_number,
                      is_int, load_json, score_problem)
@@ -40,6 +50,10 @@ if TYPE_CHECKING:
     from .sample import Sample
 
 PathLike = Union[str, os.PathLike]
+
+#: ``"image": "`` as it opens the image name of a line of the JSON lines
+#: form.
+_IMAGE_FIELD = re.compile(r'"image"\s*:\s*"')
 
 
 @dataclass
@@ -269,21 +283,28 @@ def add_graph(graphs: Dict[str, SceneGraph], key: str, graph: SceneGraph,
 
 
 def read_scene_graphs(path: PathLike) -> Dict[str, SceneGraph]:
-    """Reads a scene graph file in our JSON format (module docstring).
+    """Reads a scene graph file in our JSON format, one object or JSON
+    lines (module docstring).
 
     Returns:
         dict: image file base name -> :class:`SceneGraph`.
 
     Raises:
-        SceneGraphFormatError: for malformed content, naming file and field.
+        SceneGraphFormatError: for malformed content, naming file and field
+            (and line, in JSON lines).
     """
     try:
         with open(path, encoding="utf-8") as file:
-            content = load_json(file.read())
+            first = file.readline()
+            if _is_scene_graph_line(first):
+                return _read_scene_graph_lines(path, first, file)
+            content = load_json(first + file.read())
     except UnicodeDecodeError as error:
         raise SceneGraphFormatError(path, None,
                                     f"not UTF-8 text: {error}") from None
     except ValueError as error:
+        if isinstance(error, SceneGraphFormatError):
+            raise
         raise SceneGraphFormatError(path, None, str(error)) from None
     if not isinstance(content, dict):
         raise SceneGraphFormatError(
@@ -295,6 +316,63 @@ def read_scene_graphs(path: PathLike) -> Dict[str, SceneGraph]:
         graph = SceneGraph.from_dict(state, path=path, where=where + ".")
         add_graph(graphs, key, graph, path, where)
     return graphs
+
+
+def _is_scene_graph_line(line: str) -> bool:
+    """Whether ``line`` is a line of the JSON lines form: an object whose
+    ``image`` is a string (in the one-object form, every value is a
+    graph; the search spares parsing a one-object file twice)."""
+    if not _IMAGE_FIELD.search(line):
+        return False
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(record, dict) and isinstance(record.get("image"), str)
+
+
+def _read_scene_graph_lines(path: PathLike, first: str,
+                            rest: Iterable[str]) -> Dict[str, SceneGraph]:
+    graphs: Dict[str, SceneGraph] = {}
+    for number, line in enumerate(itertools.chain([first], rest), 1):
+        if not line.strip():
+            continue
+        try:
+            record = load_json(line)
+            if not (isinstance(record, dict)
+                    and isinstance(record.get("image"), str)):
+                raise SceneGraphFormatError(
+                    path, None, "expected an object with a string 'image' "
+                    "and the image's 'objects' and 'relations'")
+            image = record.pop("image")
+            graph = SceneGraph.from_dict(record, path=path)
+            add_graph(graphs, image, graph, path, "image")
+        except ValueError as error:
+            if isinstance(error, SceneGraphFormatError):
+                raise SceneGraphFormatError(path, error.field, error.detail,
+                                            line=number) from None
+            raise SceneGraphFormatError(path, None, str(error),
+                                        line=number) from None
+    return graphs
+
+
+def scene_graph_line(image: str, graph: SceneGraph) -> str:
+    """The line of ``image``'s graph in the JSON lines form (without the
+    newline)."""
+    return json.dumps({"image": image, **graph.to_dict()})
+
+
+def scene_graph_object_pieces(lines: Iterable[str]) -> Iterator[str]:
+    """The one-object form of the graphs of ``lines`` (JSON lines form),
+    piece by piece, so that memory holds one graph at a time: the same text
+    as :func:`write_scene_graphs` writes for them."""
+    yield "{"
+    for index, line in enumerate(lines):
+        record = json.loads(line)
+        image = record.pop("image")
+        yield f"{', ' if index else ''}{json.dumps(image)}: " \
+              f"{json.dumps(record)}"
+    yield "}"
 
 
 def write_scene_graphs(path: PathLike,

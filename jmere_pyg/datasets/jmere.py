@@ -25,8 +25,6 @@ import json
 import os
 import shutil
 import warnings
-from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -418,8 +416,7 @@ def _same_content(path1: Path, path2: Path) -> bool:
 
 def _save_report(report: ReadReport, path: str,
                  max_words: Optional[int]) -> None:
-    state = asdict(report)
-    state["skipped"] = dict(report.skipped)
+    state = report.to_dict()
     with open(path, "w", encoding="utf-8") as file:
         json.dump({"summary": report.summary(), "report": state,
                    "max_words": max_words}, file, indent=1,
@@ -431,6 +428,4 @@ def _load_report(path: str) -> Tuple[ReadReport, Optional[int]]:
     for files written before the limit was saved)."""
     with open(path, encoding="utf-8") as file:
         saved = json.load(file)
-    state = saved["report"]
-    state["skipped"] = Counter(state["skipped"])
-    return ReadReport(**state), saved.get("max_words")
+    return ReadReport.from_dict(saved["report"]), saved.get("max_words")

@@ -12,6 +12,7 @@ loaded from JSON, so a corpus is parsed once.
 """
 import json
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Sequence, Tuple, Union
 
@@ -228,9 +229,18 @@ class TextParser:
 
     def _parse_into_cache(self, keys: List[Tuple[str, ...]],
                           progress: bool) -> None:
+        nlp = self.nlp
+        # The words and docs of a memory zone (spaCy >= 3.8) are freed when
+        # it closes, so that the vocabulary does not grow with every new
+        # word of a corpus; the parses keep plain strings.
+        zone = getattr(nlp, "memory_zone", nullcontext)
+        with zone():
+            self._parse_docs(nlp, keys, progress)
+
+    def _parse_docs(self, nlp, keys: List[Tuple[str, ...]],
+                    progress: bool) -> None:
         from spacy.tokens import Doc
 
-        nlp = self.nlp
         docs = (Doc(nlp.vocab, words=list(words)) for words in keys)
         disable = [name for name in UNNEEDED_COMPONENTS
                    if name in nlp.pipe_names]

@@ -26,12 +26,10 @@ from tqdm.auto import tqdm
 from ..data.sample import Entity, Quintuple, Sample
 from ..graphs import GraphBuilder, window_spans
 from ..labels import NUM_TAGS, TAG_TO_ID
-from ..limits import WINDOW_WORDS
+from ..limits import CHUNK_SIZE, WINDOW_WORDS
 from ..models import EEGA
 from ..tagging import decode_grid, probability_logits
-
-#: Posts whose graphs and grids are held at once.
-CHUNK_SIZE = 1024
+from .timings import Timings, stage
 
 #: A quintuple with its confidence: the mean probability of its relation
 #: over its head x tail block of cells.
@@ -69,6 +67,9 @@ class Predictor:
             memory does not grow with the number of posts beyond it.
             (default: ``1024``)
         progress (bool): show a progress bar. (default: ``False``)
+        timings (Timings, optional): receives the seconds spent building
+            graphs (parsing included), in the models (``model``) and
+            decoding. (default: ``None``)
 
     Example::
 
@@ -78,7 +79,8 @@ class Predictor:
 
     def __init__(self, models: Union[EEGA, Sequence[EEGA]], *,
                  batch_size: int = 32, window_words: int = WINDOW_WORDS,
-                 chunk_size: int = CHUNK_SIZE, progress: bool = False):
+                 chunk_size: int = CHUNK_SIZE, progress: bool = False,
+                 timings: Optional[Timings] = None):
         self.models = [models] if isinstance(models, EEGA) else list(models)
         if not self.models:
             raise ValueError("give at least one model")
@@ -103,6 +105,7 @@ class Predictor:
         self.window_words = window_words
         self.chunk_size = chunk_size
         self.progress = progress
+        self.timings = timings
 
     @classmethod
     def from_pretrained(cls, checkpoints: Union[str, Sequence[str]],
@@ -150,16 +153,17 @@ class Predictor:
             for first, chunk in self._chunks(samples):
                 windows = self._windows(chunk, first)
                 found: List[List[Prediction]] = [[] for _ in chunk]
-                for window, (grid, probabilities) in zip(
-                        windows, self._scores(windows, built)):
-                    quintuples = decode_grid(
-                        grid, entity_decoding=self.entity_decoding)
-                    if quintuples:
-                        grid_probabilities = probabilities()
-                        found[window.post - first].extend(
-                            (_shifted(q, window.start),
-                             _confidence(grid_probabilities, q))
-                            for q in quintuples)
+                scores = self._scores(windows, built)
+                with stage(self.timings, "decoding"):
+                    for window, (grid, probabilities) in zip(windows, scores):
+                        quintuples = decode_grid(
+                            grid, entity_decoding=self.entity_decoding)
+                        if quintuples:
+                            grid_probabilities = probabilities()
+                            found[window.post - first].extend(
+                                (_shifted(q, window.start),
+                                 _confidence(grid_probabilities, q))
+                                for q in quintuples)
                 yield from found
                 bar.update(len(chunk))
 
@@ -216,16 +220,20 @@ class Predictor:
         """The windows of the posts of ``chunk`` (numbered from ``first``):
         none for a post without words, the whole post up to
         ``window_words`` words, else windows of whole sentences. Gold
-        quintuples play no part in extraction and are left out."""
+        quintuples play no part in extraction and are left out. The long
+        posts are parsed in one batch."""
+        long_posts = [sample.tokens for sample in chunk
+                      if len(sample.tokens) > self.window_words]
+        with stage(self.timings, "graphs"):
+            parses = iter(self.models[0].graph_builder.parser.parse_many(
+                long_posts))
         windows = []
         for post, sample in enumerate(chunk, start=first):
             n = len(sample.tokens)
             if n <= self.window_words:
                 spans = [(0, n)] if n else []
             else:
-                heads = self.models[0].graph_builder.parser.parse(
-                    sample.tokens).heads
-                spans = window_spans(heads, self.window_words)
+                spans = window_spans(next(parses).heads, self.window_words)
             windows += [_Window(post, start, replace(
                 sample, tokens=sample.tokens[start:end], quintuples=[]),
                 whole=(start, end) == (0, n)) for start, end in spans]
@@ -260,7 +268,8 @@ class Predictor:
         on demand: evaluation needs none)."""
         if not windows:
             return []
-        order = _length_order(self.models[0], windows)
+        with stage(self.timings, "model"):
+            order = _length_order(self.models[0], windows)
         per_model = [self._model_grids(model, windows, order, built)
                      for model in self.models]
         if len(self.models) == 1:
@@ -283,18 +292,20 @@ class Predictor:
                      built: Optional[BuiltGraphs]) -> List[Tensor]:
         """``model``'s logits ``[n, n, C]`` of every window (on the CPU, in
         the order of ``windows``), batched in ``order``."""
-        graphs = _graphs_of(model.graph_builder, windows, built)
+        with stage(self.timings, "graphs"):
+            graphs = _graphs_of(model.graph_builder, windows, built)
         grids: List[Optional[Tensor]] = [None] * len(windows)
         was_training = model.training
         model.eval()
         try:
-            for first in range(0, len(order), self.batch_size):
-                at = order[first:first + self.batch_size]
-                batch = Batch.from_data_list([graphs[i] for i in at]).to(
-                    model.device)
-                for i, grid in zip(at, model.sample_grids(
-                        batch, model(batch).logits)):
-                    grids[i] = grid.cpu()
+            with stage(self.timings, "model"):
+                for first in range(0, len(order), self.batch_size):
+                    at = order[first:first + self.batch_size]
+                    batch = Batch.from_data_list([graphs[i] for i in at]).to(
+                        model.device)
+                    for i, grid in zip(at, model.sample_grids(
+                            batch, model(batch).logits)):
+                        grids[i] = grid.cpu()
         finally:
             model.train(was_training)
         return grids

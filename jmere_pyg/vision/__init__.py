@@ -10,7 +10,8 @@ Imports only :mod:`jmere_pyg.data` and below.
 """
 from .extractor import (DEFAULT_DETECTOR, DetectorLoadError, ExtractionResult,
                         ExtractorConfig, SceneGraphExtractor,
-                        detector_identity, load_detector)
+                        detector_identity, extraction_summary,
+                        load_detector)
 from .images import IMAGE_ERROR_REASONS, ImageError, load_image, read_image
 from .plots import plot_scene_graph
 from .predicates import PREDICATES, geometric_relations
@@ -22,7 +23,7 @@ from .record import (EXTRACTOR_FILE, ExtractorRecord,
 __all__ = ["DEFAULT_DETECTOR", "DetectorLoadError", "EXTRACTOR_FILE",
            "ExtractionResult", "ExtractorConfig", "IMAGE_ERROR_REASONS",
            "ImageError", "PREDICATES", "SceneGraphExtractor",
-           "geometric_relations", "load_detector", "load_image",
+           "extraction_summary", "geometric_relations", "load_detector", "load_image",
            "plot_scene_graph", "read_image", "check_same_extractor",
            "read_extractor_file", "write_extractor_file", "ExtractorRecord",
            "check_scene_graph_sources", "detector_identity",

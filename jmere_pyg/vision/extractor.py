@@ -44,10 +44,12 @@ import inspect
 import math
 import os
 import socket
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import (Deque, Dict, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
 
 import torch
 from PIL import Image
@@ -70,6 +72,10 @@ DEFAULT_DETECTOR = "PekingU/rtdetr_r50vd"
 #: image gets a side of 0 pixels after resizing (YOLOS rounds sides down to
 #: multiples of 16), and the processor fails.
 MAX_ASPECT_RATIO = 5
+
+#: Batches of images :meth:`SceneGraphExtractor.extract` reads ahead of the
+#: detector when given workers.
+PREFETCH_BATCHES = 2
 
 
 @dataclass
@@ -139,16 +145,22 @@ class ExtractionResult:
 
     def summary(self) -> str:
         """E.g. ``12 images: 11 scene graphs, 1 failed (corrupt 1)``."""
-        total = len(self.graphs) + len(self.failed)
-        text = (f"{total} image{'s' if total != 1 else ''}: "
-                f"{len(self.graphs)} scene graph"
-                f"{'s' if len(self.graphs) != 1 else ''}, "
-                f"{len(self.failed)} failed")
-        if self.failed:
-            counts = Counter(self.failed.values())
-            text += " (" + ", ".join(f"{reason} {counts[reason]}"
-                                     for reason in sorted(counts)) + ")"
-        return text
+        return extraction_summary(len(self.graphs),
+                                  Counter(self.failed.values()))
+
+
+def extraction_summary(graphs: int, failed: Mapping[str, int]) -> str:
+    """:meth:`ExtractionResult.summary` of ``graphs`` scene graphs and
+    ``failed`` images by reason (summed over several extractions)."""
+    total = graphs + sum(failed.values())
+    text = (f"{total} image{'s' if total != 1 else ''}: {graphs} scene "
+            f"graph{'s' if graphs != 1 else ''}, {sum(failed.values())} "
+            f"failed")
+    if any(failed.values()):
+        text += " (" + ", ".join(f"{reason} {failed[reason]}"
+                                 for reason in sorted(failed)
+                                 if failed[reason]) + ")"
+    return text
 
 
 class DetectorLoadError(OSError):
@@ -346,7 +358,8 @@ class SceneGraphExtractor:
                 f"top_k={self.config.top_k}, device={self.device})")
 
     def extract(self, paths: Sequence[PathLike], *,
-                progress: bool = False) -> ExtractionResult:
+                progress: bool = False,
+                workers: int = 0) -> ExtractionResult:
         """Scene graphs of the image files ``paths``.
 
         Unreadable images (:class:`~jmere_pyg.vision.ImageError`) are
@@ -357,6 +370,11 @@ class SceneGraphExtractor:
                 distinct (graphs are keyed by them).
             progress (bool, optional): Show a progress bar. (default:
                 ``False``)
+            workers (int, optional): Threads that read (decode and resize)
+                the images of the next :data:`PREFETCH_BATCHES` batches
+                while the detector works on the current one; ``0`` reads
+                each batch when its turn comes. The graphs are the same.
+                (default: ``0``)
 
         Raises:
             ValueError: when two paths share a base name.
@@ -373,28 +391,57 @@ class SceneGraphExtractor:
                     f"graphs are keyed by file name")
             keys[key] = path
         result = ExtractionResult()
-        items = list(keys.items())
-        batch_size = self.config.batch_size
-        with tqdm(total=len(items), unit="image", disable=not progress,
+        with tqdm(total=len(keys), unit="image", disable=not progress,
                   desc="scene graphs") as bar:
-            for start in range(0, len(items), batch_size):
+            for batch in self._read_batches(list(keys.items()), workers):
                 loaded: List[Tuple[str, LoadedImage]] = []
-                for key, path in items[start:start + batch_size]:
-                    try:
-                        loaded.append(
-                            (key, read_image(path,
-                                             self.config.max_image_side)))
-                    except ImageError as error:
-                        result.failed[key] = error.reason
-                        result.errors[key] = str(error)
+                for key, image in batch:
+                    if isinstance(image, ImageError):
+                        result.failed[key] = image.reason
+                        result.errors[key] = str(image)
+                    else:
+                        loaded.append((key, image))
                 if loaded:
                     graphs = self.extract_images(
                         [image.image for _, image in loaded],
                         [image.original_size for _, image in loaded])
                     for (key, _), graph in zip(loaded, graphs):
                         result.graphs[key] = graph
-                bar.update(len(items[start:start + batch_size]))
+                bar.update(len(batch))
         return result
+
+    def _read_batches(self, items: Sequence[Tuple[str, PathLike]],
+                      workers: int
+                      ) -> Iterator[List[Tuple[str, Union[LoadedImage,
+                                                          ImageError]]]]:
+        """``(key, image or its ImageError)`` of ``items``, a batch of
+        ``config.batch_size`` at a time; with ``workers``, read ahead in a
+        thread pool (at most :data:`PREFETCH_BATCHES` batches beyond the
+        one given out)."""
+        def read(path):
+            try:
+                return read_image(path, self.config.max_image_side)
+            except ImageError as error:
+                return error
+
+        size = self.config.batch_size
+        batches = (items[start:start + size]
+                   for start in range(0, len(items), size))
+        if workers <= 0:
+            for batch in batches:
+                yield [(key, read(path)) for key, path in batch]
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            ahead: Deque[List[Tuple[str, Future]]] = deque()
+            for batch in batches:
+                ahead.append([(key, pool.submit(read, path))
+                              for key, path in batch])
+                if len(ahead) > PREFETCH_BATCHES:
+                    yield [(key, future.result())
+                           for key, future in ahead.popleft()]
+            while ahead:
+                yield [(key, future.result())
+                       for key, future in ahead.popleft()]
 
     @torch.inference_mode()
     def extract_images(self, images: Sequence[Image.Image],

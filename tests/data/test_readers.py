@@ -5,8 +5,9 @@ from functools import lru_cache
 import pytest
 
 from jmere_pyg.data.errors import DataFormatError, ReadReport
-from jmere_pyg.data.readers import (detect_format, read_jmere_json, read_jsonl,
-                                    read_mnre, read_samples, write_jsonl)
+from jmere_pyg.data.readers import (detect_format, iter_samples,
+                                    read_jmere_json, read_jsonl, read_mnre,
+                                    read_samples, write_jsonl)
 from jmere_pyg.data.sample import Entity, Quintuple, Sample
 
 
@@ -556,3 +557,59 @@ def test_default_tokenizer_is_cached_spacy():
     assert default_tokenizer() is tokenize
     assert tokenize("Hi  there ,\n you") == ["Hi", "there", ",", "you"]
     assert tokenize("") == []
+
+
+@pytest.mark.parametrize("format", ["mnre", "jmere", "jsonl"])
+def test_a_stream_reads_what_read_samples_reads(tmp_path, format):
+    path = tmp_path / "data.txt"
+    if format == "mnre":
+        path.write_text("\n".join([mnre_line(), mnre_line(relation="None"),
+                                   "{'token': 3}", mnre_line(
+                                       tokens=WORDS[:9], img_id="b.jpg")])
+                        + "\n")
+    elif format == "jmere":
+        path.write_text(json.dumps([jmere_object(),
+                                    jmere_object(img_id="b.jpg"),
+                                    {"token": 3}]))
+    else:
+        path.write_text("\n".join([json.dumps(jsonl_record()), "", "{bad",
+                                   json.dumps(jsonl_record(image_id=None))])
+                        + "\r\n")
+    samples, report = read_samples(path, on_error="skip")
+    stream = iter_samples(path)
+    assert [sample for _, sample in stream] == samples
+    assert stream.report.to_dict() == report.to_dict()
+    assert report.skipped_lines == [3]
+
+
+def test_a_stream_reads_chunks_with_their_own_report(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join([
+        json.dumps(jsonl_record()), "   ", '{"tokens": ["caf\xc3"]}',
+        json.dumps(jsonl_record(image_id="b.jpg"))]).encode("latin-1")
+        + b"\n")
+    stream = iter_samples(path)
+    records = list(stream.records())
+    assert [line for line, _ in records] == [1, 3, 4]
+    assert stream.report.blank_lines == 1
+    first, report = stream.read(records[:2])
+    assert [line for line, _ in first] == [1]
+    assert report.lines == 2 and report.skipped == {"encoding": 1}
+    assert report.examples["encoding"] == (
+        f"{path}:3: not UTF-8 text (byte 0xc3 at column 17)")
+    with pytest.raises(DataFormatError, match=":3: not UTF-8"):
+        iter_samples(path, on_error="raise").read(records[1:])
+    rest, report = stream.read(records[2:])
+    assert [s.image_id for _, s in rest] == ["b.jpg"]
+    assert (report.samples, report.quintuples) == (1, 1)
+
+
+def test_reports_add_up():
+    first, second = ReadReport("f", lines=3, samples=2), ReadReport("f")
+    error = DataFormatError("f", 7, "tokens", "bad", reason="wrong_type")
+    second.record_skip(error)
+    second.lines = 1
+    first.add(second)
+    assert (first.lines, first.samples, first.skipped_lines) == (4, 2, [7])
+    assert first.skipped == {"wrong_type": 1}
+    assert ReadReport.from_dict(first.to_dict()) == first

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -8,6 +9,8 @@ from jmere_pyg.data import (Sample, SceneGraph, SceneGraphFormatError,
                             SceneObject, SceneRelation, attach_scene_graphs,
                             lookup_scene_graph, read_scene_graphs,
                             read_sgb_output, write_scene_graphs)
+from jmere_pyg.data.scene_graph import (scene_graph_line,
+                                        scene_graph_object_pieces)
 
 
 def make_graph(num_objects=15):
@@ -260,3 +263,32 @@ def test_scene_graphs_are_joined_to_samples_by_image_name():
     assert samples[0].scene_graph is None and samples[1].scene_graph is own
     assert joined[2] is samples[2]  # nothing to join: the sample itself
     assert attach_scene_graphs(samples, None) == samples
+
+
+def test_json_lines_form_reads_the_graphs_of_the_one_object_form(tmp_path):
+    graphs = {"a.jpg": make_graph(3), "b.png": SceneGraph()}
+    write_scene_graphs(tmp_path / "one.json", graphs)
+    lines = [scene_graph_line(name, graph) for name, graph in graphs.items()]
+    (tmp_path / "lines.jsonl").write_text("\n".join(lines) + "\n\n")
+    assert read_scene_graphs(tmp_path / "lines.jsonl") == graphs
+    assert "".join(scene_graph_object_pieces(lines)) == (
+        tmp_path / "one.json").read_text()
+    assert "".join(scene_graph_object_pieces([])) == "{}"
+    # One image named "image" in the one-object form is not a line.
+    write_scene_graphs(tmp_path / "image.json", {"image": make_graph(1)})
+    assert read_scene_graphs(tmp_path / "image.json") == {
+        "image": make_graph(1)}
+
+
+@pytest.mark.parametrize("second, message", [
+    ('{"image": "c.jpg", "objects": [{"label": "x"}]}',
+     ":2: field 'objects[0].score': missing"),
+    ('{"image": "a.jpg"}', ":2: field 'image': a second graph"),
+    ('{"objects": []}', ":2: expected an object with a string 'image'"),
+    ("{oops", ":2: invalid JSON"),
+])
+def test_malformed_json_lines_name_the_line(tmp_path, second, message):
+    path = tmp_path / "lines.jsonl"
+    path.write_text(scene_graph_line("a.jpg", make_graph(2)) + "\n" + second)
+    with pytest.raises(SceneGraphFormatError, match=re.escape(message)):
+        read_scene_graphs(path)

@@ -190,3 +190,15 @@ def test_distances_in_a_star_with_many_dependents():
     heads = [0] * 300  # one root with 299 dependents
     assert np.array_equal(dependency_distances(heads, 10).numpy(),
                           matrix_product_distances(heads, 10))
+
+
+def test_parsing_new_words_leaves_the_vocabulary_as_it_was():
+    """A corpus streams past the parser: its words are not kept."""
+    parser = TextParser()
+    parser.parse(["Curry", "wins"])
+    strings = len(parser.nlp.vocab.strings)
+    parsed = parser.parse_many([[f"zzname{i}", "joins", f"qqteam{i}"]
+                                for i in range(50)])
+    assert len(parser.nlp.vocab.strings) == strings
+    assert parsed[7].words == ("zzname7", "joins", "qqteam7")
+    assert parsed[7].deps[1] == "ROOT"

@@ -3,7 +3,6 @@
 tiny EEGA."""
 import errno
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -351,16 +350,20 @@ def test_scene_graphs_keep_another_extractors_record(tmp_path, image_files,
 
 def test_scene_graphs_write_atomically(tmp_path, image_files, detr, capsys,
                                        monkeypatch):
-    import jmere_pyg.data.scene_graph as scene_graph_module
+    """A disk that fills while the output is written leaves the old output
+    whole and no temporary file; what was extracted stays in the partial
+    file, for --resume."""
+    import jmere_pyg.inference.images as images_module
 
     output = tmp_path / "graphs.json"
     output.write_text("old graphs\n")
 
-    def disk_full(path, graphs):
-        Path(path).write_text("{\"a.jpg\": ")
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def disk_full(lines):
+        yield "{\"a.jpg\": "
+        raise OSError(errno.ENOSPC, "No space left on device", str(output))
 
-    monkeypatch.setattr(scene_graph_module, "write_scene_graphs", disk_full)
+    monkeypatch.setattr(images_module, "scene_graph_object_pieces",
+                        disk_full)
     code, _, err = scene_graphs(capsys, "--images", image_files, "--output",
                                 output, "--overwrite", "--detector",
                                 detr.detector, "--device", "cpu")
@@ -368,5 +371,5 @@ def test_scene_graphs_write_atomically(tmp_path, image_files, detr, capsys,
     assert err.splitlines()[-1].startswith("jmere-pyg scene-graphs: error: ")
     assert "No space left" in err
     assert output.read_text() == "old graphs\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "graphs.json", "images"]
+    assert not [p.name for p in tmp_path.iterdir()
+                if p.name.endswith(".tmp")]
