@@ -20,12 +20,12 @@ loading included.
   post (confidences aside: batches of other posts round differently).
 * ``--scene-graph-images K``: ``scene-graphs`` on K synthetic 640 x 480
   images with a detector at RT-DETR R18 sizes and random weights
-  (``benchmarks/vision.py`` builds it; none can be downloaded here),
+  (``benchmarks/speed/vision.py`` builds it; none can be downloaded here),
   ``--image-workers 0`` against ``2``; images/s and identical output.
 
 Usage (a checkpoint of the main job's config)::
 
-    python benchmarks/predict_scale.py --checkpoint runs/scale_ckpt/best \\
+    python benchmarks/speed/predict_scale.py --checkpoint runs/scale_ckpt/best \\
         --posts 1000 10000 100000 --processes 1 2 --compare-baseline \\
         --output benchmarks/results/predict_scale.md
 """
@@ -41,7 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE_COMMIT = "7fb4bf2"
 
 
@@ -172,7 +172,7 @@ def bench_predict(args, work: Path, rows: list, checks: list) -> None:
 
 
 def bench_scene_graphs(args, work: Path, rows: list, checks: list) -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+    sys.path.insert(0, str(ROOT / "benchmarks" / "speed"))
     import torch
     from vision import build, draw_images
 
@@ -299,7 +299,8 @@ def main():
     parser.add_argument("--work-dir", help="folder for the posts, outputs "
                         "and the baseline worktree (default: a temporary "
                         "one)")
-    parser.add_argument("--output", help="Markdown file for the results")
+    parser.add_argument("--output", help="Markdown file for the results "
+                        "(their JSON is written beside it)")
     args = parser.parse_args()
     if args.processes[0] != 1:
         parser.error("the first of --processes is the reference: 1")
@@ -321,14 +322,23 @@ def main():
     text = "\n".join([
         "# Prediction at corpus scale (issue 37)", "",
         "Command (from the repository root):", "",
-        "    python benchmarks/predict_scale.py " + " ".join(sys.argv[1:]),
+        "    python benchmarks/speed/predict_scale.py " + " ".join(sys.argv[1:]),
         "", f"Commit {commit}; machine: {machine()}; load average "
         f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.", "",
         table(rows), "", *[f"- {line}" for line in ratios(rows, args)],
         *[f"- {line}" for line in checks], ""])
     print(text)
     if args.output:
+        # The report and, beside it, its figures as JSON (results policy).
         Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).with_suffix(".json").write_text(json.dumps({
+            "command": "python benchmarks/speed/predict_scale.py "
+                       + " ".join(sys.argv[1:]),
+            "commit": commit, "machine": machine(),
+            "load_average": {"before": load_before[0],
+                             "after": load_after[0]},
+            "rows": rows, "ratios": ratios(rows, args), "checks": checks},
+            indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
