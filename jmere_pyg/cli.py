@@ -4,6 +4,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import sys
 import warnings
 from contextlib import contextmanager
@@ -51,8 +52,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     except Exception as error:
         if not is_user_error(error):
             raise
-        print(f"jmere-pyg {args.command}: error: {error}", file=sys.stderr)
+        print(f"jmere-pyg {args.command}: error: {as_flags(str(error))}",
+              file=sys.stderr)
         return 1
+
+
+#: The library names the options a message advises as Python parameters
+#: (``overwrite=True``, ``detector=NAME_OR_PATH``); :func:`as_flags` writes
+#: them as this command's flags.
+PARAMETER = re.compile(r"\b(overwrite|resume|force_detector|detector|"
+                       r"scene_graphs|run_dir|output)=(True|[A-Z_]+)")
+
+
+def as_flags(message: str) -> str:
+    """``message`` with the parameters it advises written as flags:
+    ``overwrite=True`` -> ``--overwrite``, ``detector=NAME_OR_PATH`` ->
+    ``--detector NAME_OR_PATH``."""
+    def flag(match: "re.Match") -> str:
+        name = "--" + match.group(1).replace("_", "-")
+        return name if match.group(2) == "True" else f"{name} {match.group(2)}"
+    return PARAMETER.sub(flag, message)
 
 
 def is_user_error(error: Exception) -> bool:

@@ -47,8 +47,8 @@ def check_output(output: PathLike, inputs: Iterable[Optional[PathLike]], *,
     if path.is_dir():
         raise ValueError(f"{flag} {path} is a folder; give a file name")
     if path.exists() and not overwrite:
-        raise ValueError(f"{flag} {path} exists; pass --overwrite to replace "
-                         f"it")
+        raise ValueError(f"{flag} {path} exists; pass overwrite=True to "
+                         f"replace it")
     folder = resolved.parent
     if not folder.is_dir():
         raise ValueError(f"{flag} {path}: the folder {folder} does not exist")

@@ -171,3 +171,16 @@ def test_front_door_names_load_on_first_use():
     assert jmere_pyg.EEGA is EEGA and "EEGA" in dir(jmere_pyg)
     with pytest.raises(AttributeError, match="no attribute 'Missing'"):
         jmere_pyg.Missing
+
+
+def test_errors_name_flags_where_the_library_names_parameters():
+    """The library's messages advise Python parameters; the command's say
+    its flags."""
+    from jmere_pyg.cli import as_flags
+    message = ("out.jsonl exists; pass overwrite=True to replace it; give "
+               "scene_graphs=FILE, or detector=NAME_OR_PATH "
+               "force_detector=True; keep the detector")
+    assert as_flags(message) == (
+        "out.jsonl exists; pass --overwrite to replace it; give "
+        "--scene-graphs FILE, or --detector NAME_OR_PATH --force-detector; "
+        "keep the detector")

@@ -54,7 +54,7 @@ def checkpoint_extractor(model: EEGA, checkpoint: str,
             recorded, or when nothing is recorded (scene graphs from files).
     """
     if force_detector and detector is None:
-        raise ValueError("--force-detector needs --detector NAME_OR_PATH")
+        raise ValueError("force_detector=True needs detector=NAME_OR_PATH")
     if not reads_images(model):
         warnings.warn(f"{checkpoint} was trained without images; the "
                       f"images are ignored and quintuples come from the text "

@@ -234,10 +234,10 @@ def run_chunks(job: ChunkJob, output: Optional[os.PathLike], *,
     if output is None:
         if shard.world_size > 1:
             raise ValueError("several processes need an output file to "
-                             "join their parts into: give --output")
+                             "join their parts into: give output=FILE")
         if resume:
             raise ValueError("a resume continues an output file: give "
-                             "--output")
+                             "output=FILE")
         writer = None
     else:
         writer = _PartWriter(Path(output), shard, {
@@ -317,7 +317,7 @@ class _PartWriter:
         if others and not overwrite:
             raise ValueError(
                 f"{others[0]} is left by a run with another number of "
-                f"processes; resume with as many, or pass --overwrite to "
+                f"processes; resume with as many, or pass overwrite=True to "
                 f"start again")
         if self.shard.rank == 0:
             for path in others:
@@ -330,8 +330,8 @@ class _PartWriter:
             if not resume:
                 raise ValueError(
                     f"{self.part} holds the output of an interrupted run; "
-                    f"pass --resume to continue it or --overwrite to start "
-                    f"again")
+                    f"pass resume=True to continue it or overwrite=True to "
+                    f"start again")
             self._resume()
 
     def _resume(self) -> None:
@@ -342,19 +342,19 @@ class _PartWriter:
             state = json.loads(self.state_file.read_text(encoding="utf-8"))
         except ValueError as error:
             raise ValueError(f"cannot resume: {self.state_file} is not a "
-                             f"state file ({error}); pass --overwrite to "
+                             f"state file ({error}); pass overwrite=True to "
                              f"start again") from None
         if state.get("run") != self.run:
             raise ValueError(
                 f"cannot resume: {self.part} was written by another run "
                 f"({_differences(state.get('run') or {}, self.run)}); "
-                f"pass --overwrite to start again")
+                f"pass overwrite=True to start again")
         size = self.part.stat().st_size if self.part.exists() else -1
         if size < state["size"]:
             raise ValueError(
                 f"cannot resume: {self.part} is shorter than its state "
                 f"file records ({max(size, 0)} < {state['size']} bytes); "
-                f"pass --overwrite to start again")
+                f"pass overwrite=True to start again")
         if size > state["size"]:  # a torn line, or a chunk not recorded
             os.truncate(self.part, state["size"])
         self.chunk_lines = list(state["chunk_lines"])
@@ -386,7 +386,7 @@ class _PartWriter:
             raise ValueError(
                 f"cannot resume: {self.part} lines {self._line + 1}-"
                 f"{self._line + count} do not fit the input: {problem}; "
-                f"pass --overwrite to start again")
+                f"pass overwrite=True to start again")
         self._line += count
 
     def commit(self, records: int, lines: Sequence[str], tally: Tally,

@@ -600,8 +600,8 @@ def check_run_dir(run: RunFolder, config: TrainingConfig, *, resume: bool,
         if used and not overwrite:
             raise FileExistsError(
                 f"{run.path} holds a run ({', '.join(used)}); resume it with "
-                f"--resume, replace it with --overwrite, or choose another "
-                f"--run-dir")
+                f"resume=True, replace it with overwrite=True, or choose "
+                f"another run_dir=FOLDER")
         return
     if not run.last_state.is_file():
         raise FileNotFoundError(f"cannot resume: {run.last_state} does "

@@ -228,9 +228,9 @@ def extractor_for_checkpoint(recorded: Optional[ExtractorRecord],
             raise ValueError(
                 f"{checkpoint} records no scene-graph extractor (its scene "
                 f"graphs were read from files, not extracted from images): "
-                f"give graphs made the same way with --scene-graphs, or "
+                f"give graphs made the same way with scene_graphs=FILE, or "
                 f"extract with a detector it was not trained with: "
-                f"--detector NAME_OR_PATH --force-detector")
+                f"detector=NAME_OR_PATH force_detector=True")
         return ExtractorConfig(detector=detector)
     wanted = (recorded.config if detector is None
               else recorded.config.replace(detector=detector))
@@ -252,10 +252,11 @@ def extractor_for_checkpoint(recorded: Optional[ExtractorRecord],
         raise ValueError(
             f"the detector {recorded.config.detector!r} is not the one "
             f"{checkpoint} was trained with ({now.identity_text()} now, "
-            f"{recorded.identity_text()} then); point --detector at the "
-            f"detector it was trained with, or add --force-detector")
+            f"{recorded.identity_text()} then); point detector=NAME_OR_PATH "
+            f"at the detector it was trained with, or add "
+            f"force_detector=True")
     raise ValueError(
         f"{checkpoint} was trained on scene graphs from the detector "
         f"{recorded.describe_detector()}, not {now.describe_detector()}: "
-        f"leave --detector out to use the recorded one, or add "
-        f"--force-detector")
+        f"leave detector=NAME_OR_PATH out to use the recorded one, or add "
+        f"force_detector=True")

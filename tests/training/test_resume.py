@@ -99,7 +99,7 @@ def test_used_run_folder_needs_resume_or_overwrite(data_root, tmp_path,
           progress=False)
     log = (run_dir / "log.jsonl").read_text()
     best = (run_dir / "best" / "model.safetensors").read_bytes()
-    with pytest.raises(FileExistsError, match="--overwrite"):
+    with pytest.raises(FileExistsError, match="overwrite=True"):
         train(settings(data_root, run_dir, tiny_encoder_path, epochs=1),
               progress=False)
     assert (run_dir / "log.jsonl").read_text() == log
