@@ -432,8 +432,7 @@ def run_predict(args) -> int:
                                  image_id=args.image_id, image=args.image,
                                  **options)
         if not args.output:
-            for line in lines:
-                print(line)
+            print_lines(lines)
         return 0
     with resumable(args.output):
         predict_file(args.checkpoint, args.input, data_format=args.format,

@@ -153,11 +153,12 @@ class JMEREDataset(InMemoryDataset):
         self.image_failures: Dict[str, str] = {}
         if images is not None:
             raw_dir = Path(root) / "raw"
-            image_ids = [sample.image_id
+            # Read only when the images are extracted, not for a cache hit.
+            image_ids = (sample.image_id
                          for path in find_raw_files(raw_dir).values()
                          for sample in read_samples(
                              path, on_error=on_error,
-                             max_words=max_words)[0]]
+                             max_words=max_words)[0])
             result = cache_scene_graphs(
                 raw_dir / SCENE_GRAPH_FILE, images, image_ids, extractor,
                 force=force_reload, progress=progress, log=log)

@@ -17,16 +17,17 @@ from ..data.scene_graph import (SceneGraph, attach_scene_graphs, image_key,
 from ..data.tokenize import default_tokenizer
 from ..error_analysis import error_analysis
 from ..graphs import OBJECT
-from ..limits import DEFAULT_MAX_WORDS
+from ..limits import (CHUNK_SIZE, DEFAULT_MAX_WORDS, IMAGE_WORKERS,
+                      WINDOW_WORDS)
 from ..models import EEGA
 from ..output_files import check_output, write_atomically
 from ..run_folder import PER_RELATION_PLOT, TRANSPORT_PLAN_PLOT
 from ..vision.folders import image_paths
 from .evaluation import score
-from .images import (IMAGE_WORKERS, check_extractors, checkpoint_extractor,
-                     count_images, image_extractor, image_scene_graphs,
-                     images_summary, plot_predictions)
-from .predictor import CHUNK_SIZE, WINDOW_WORDS, Predictor
+from .images import (check_extractors, checkpoint_extractor, count_images,
+                     image_extractor, image_scene_graphs, images_summary,
+                     plot_predictions)
+from .predictor import Predictor
 from .stream import (ChunkJob, RunResult, Shard, Tally, count_lines,
                      input_identity, run_chunks)
 from .timings import Timings, stage
@@ -208,9 +209,7 @@ def evaluate_file(checkpoint: Union[str, Sequence[str]], data: str, *,
     (:func:`~jmere_pyg.error_analysis.error_analysis`).
     """
     checkpoints = _checkpoint_list(checkpoint)
-    if scene_graphs is not None and images is not None:
-        raise ValueError("scene graphs come from a file or from images, "
-                         "not both")
+    _check_scene_graph_sources(scene_graphs, images)
     if output is not None:
         check_output(output, [data, *checkpoints, scene_graphs, images],
                      overwrite=overwrite)

@@ -102,7 +102,8 @@ def cache_scene_graphs(graphs_file: PathLike, images: PathLike,
     Args:
         graphs_file: the scene graph file to write (our JSON format).
         images: the folder of images.
-        image_ids: the posts' image ids (matched by base name).
+        image_ids: the posts' image ids (matched by base name), read only
+            when the images are extracted.
         extractor: the extractor or its settings (default: the default
             :class:`ExtractorConfig`).
         force: extract even when a matching cache exists.
