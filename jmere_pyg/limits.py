@@ -14,6 +14,10 @@ WINDOW_WORDS = 100
 
 #: Posts whose graphs and grids are held at once (a chunk of a run).
 CHUNK_SIZE = 1024
+#: Parses a run over a corpus keeps from one chunk to the next (those used
+#: last), so that repeated posts are parsed once: about 16 MiB for posts
+#: of 16 words.
+PARSE_CACHE_SIZE = 16_384
 #: Images per chunk of a ``scene-graphs`` run.
 SCENE_GRAPH_CHUNK = 64
 #: Threads reading images ahead of the detector.

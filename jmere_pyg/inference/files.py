@@ -18,7 +18,7 @@ from ..data.tokenize import default_tokenizer
 from ..error_analysis import error_analysis
 from ..graphs import OBJECT
 from ..limits import (CHUNK_SIZE, DEFAULT_MAX_WORDS, IMAGE_WORKERS,
-                      WINDOW_WORDS)
+                      PARSE_CACHE_SIZE, WINDOW_WORDS)
 from ..models import EEGA
 from ..output_files import check_output, write_atomically
 from ..run_folder import PER_RELATION_PLOT, TRANSPORT_PLAN_PLOT
@@ -397,8 +397,9 @@ def predict_file(checkpoint: Union[str, Sequence[str]], path: str, *,
     ``image_workers`` threads while the detector works) or its posts find
     theirs in ``scene_graphs``, and the :class:`Predictor` parses it in one
     batch, runs the models on batches ordered by length and decodes. The
-    parse cache is emptied after each chunk, so that it does not grow with
-    the corpus.
+    parse cache keeps the ``PARSE_CACHE_SIZE`` parses used last from one
+    chunk to the next: repeated posts are parsed once, and the cache does
+    not grow with the corpus.
 
     A faulty line is skipped and counted, its line number in the notice at
     the end; with ``strict`` it stops the run with a
@@ -533,8 +534,8 @@ class _PostExtraction:
         count_inputs(samples, graph_map, tally)
         samples = attach_scene_graphs(samples, graph_map)
         extracted = self.predictor.predict(samples)
-        for model in self.predictor.models:  # memory stays that of a chunk
-            model.graph_builder.parser.cache.clear()
+        for model in self.predictor.models:  # memory stays bounded
+            model.graph_builder.parser.trim_cache(PARSE_CACHE_SIZE)
         with stage(self.timings, "writing"):
             lines = []
             for sample, found in zip(samples, extracted):

@@ -99,6 +99,19 @@ def test_parse_many_parses_each_sentence_once(chain_parser):
     assert chain_parser.parsed == [("a", "b"), ("c", ), ("d", "e")]
 
 
+def test_trim_cache_keeps_the_parses_used_last(chain_parser):
+    chain_parser.parse_many([["a"], ["b"], ["c"]])
+    chain_parser.parse(["a"])  # used again: now the newest
+    chain_parser.trim_cache(2)
+    assert list(chain_parser.cache) == [("c", ), ("a", )]
+    chain_parser.parse_many([["a"], ["c"]])
+    assert chain_parser.parsed == [("a", ), ("b", ), ("c", )]  # no reparse
+    chain_parser.trim_cache(0)
+    assert not chain_parser.cache
+    with pytest.raises(ValueError, match="max_parses"):
+        chain_parser.trim_cache(-1)
+
+
 def test_cache_save_and_load(chain_parser, tmp_path):
     chain_parser.parse_many([["A", "b"], ["c", "d", "e"]])
     path = tmp_path / "cache.json"

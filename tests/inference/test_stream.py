@@ -11,6 +11,7 @@ import pytest
 from jmere_pyg import Predictor
 from jmere_pyg.cli import main
 from jmere_pyg.data import DataFormatError, DataNotice, Sample, write_jsonl
+from jmere_pyg.graphs import TextParser
 from jmere_pyg.inference import files, predict_file
 from jmere_pyg.inference.files import quintuple_record
 
@@ -80,6 +81,33 @@ def test_streamed_lines_are_the_in_memory_predictions(checkpoint, posts,
             assert a["confidence"] == pytest.approx(b["confidence"],
                                                     abs=2e-4)
     assert not list(tmp_path.glob("out.jsonl.partial*"))
+
+
+def test_repeated_posts_are_parsed_once_within_the_cache_bound(
+        checkpoint, tmp_path, monkeypatch):
+    parsed = []
+    parse_into_cache = TextParser._parse_into_cache
+
+    def counting(self, keys, progress):
+        parsed.extend(keys)
+        parse_into_cache(self, keys, progress)
+
+    monkeypatch.setattr(TextParser, "_parse_into_cache", counting)
+    words = [s.tokens for s in corpus()[:6]]  # none longer than a window
+    path = tmp_path / "posts.jsonl"
+    write_jsonl([Sample(w) for w in words * 3], path)  # chunks of 4 posts
+
+    predict_file(str(checkpoint), str(path),
+                 output=str(tmp_path / "out.jsonl"), chunk_size=4)
+    assert sorted(parsed) == sorted(map(tuple, words))  # once each
+
+    parsed.clear()
+    monkeypatch.setattr(files, "PARSE_CACHE_SIZE", 2)
+    predict_file(str(checkpoint), str(path),
+                 output=str(tmp_path / "bounded.jsonl"), chunk_size=4)
+    assert len(parsed) > len(words)  # forgotten beyond the bound
+    assert (tmp_path / "bounded.jsonl").read_bytes() == (
+        tmp_path / "out.jsonl").read_bytes()
 
 
 def test_an_interrupted_run_resumes_to_the_same_output(checkpoint, posts,
