@@ -20,6 +20,7 @@ from .limits import (CHUNK_SIZE, DEFAULT_MAX_WORDS, IMAGE_WORKERS,
                      SCENE_GRAPH_CHUNK, WINDOW_WORDS)
 
 if TYPE_CHECKING:  # for the annotations only
+    from .training import TrainingConfig
     from .vision import ExtractorConfig
 
 #: Errors that mean bad input or setup, the user's to fix: printed as one
@@ -115,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(handler=run_stats)
 
     train = commands.add_parser("train", help="train EEGA")
-    train.add_argument("--config", help="experiment file (JSON or YAML)")
+    train.add_argument("--config", help="experiment file (JSON or YAML); "
+                       "default: the best configuration on a GPU, the main "
+                       "job's without")
     train.add_argument("--data-root")
     train.add_argument("--mnre-dir",
                        help="folder with mnre_train.txt and mnre_val.txt")
@@ -312,6 +315,20 @@ def experiment_config(args):
             else TrainingConfig())
 
 
+def training_config(args) -> Tuple["TrainingConfig", Optional[str]]:
+    """The ``TrainingConfig`` of ``--config``; without it, the experiment
+    picked for the device (:mod:`jmere_pyg.training.defaults`) and the line
+    saying which, for the caller to print once the settings hold."""
+    from .training import TrainingConfig
+    from .training.defaults import default_experiment
+
+    if args.config:
+        return TrainingConfig.from_file(args.config), None
+    picked = default_experiment(args.device or "auto")
+    return (TrainingConfig() if picked.path is None
+            else TrainingConfig.from_file(picked.path)), picked.reason
+
+
 def given_flags(args, names) -> dict:
     """``name -> value`` of the flags among ``names`` given on the command
     line (the others, ``None``, leave the experiment file's value)."""
@@ -323,7 +340,7 @@ def run_train(args) -> int:
     from .training import train
     from .training.reporting import print_examples
 
-    config = experiment_config(args)
+    config, picked = training_config(args)
     model_changes = parse_assignments(args.set)
     if args.encoder:
         model_changes["encoder"] = args.encoder
@@ -338,6 +355,8 @@ def run_train(args) -> int:
         flags["max_words"] = None
     config = config.replace(model=config.model.replace(**model_changes),
                             **flags)
+    if picked and int(os.environ.get("RANK", "0")) == 0:
+        print(f"jmere-pyg train: {picked}", file=sys.stderr)
     try:
         result = train(config, resume=args.resume, overwrite=args.overwrite)
     except KeyboardInterrupt:

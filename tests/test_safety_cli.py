@@ -10,8 +10,11 @@ import torch
 
 from jmere_pyg import EEGA, EEGAConfig, GraphBuilder
 from jmere_pyg.cli import main
+from jmere_pyg.training.defaults import EXPERIMENTS
 from jmere_pyg.data import (Entity, Quintuple, Sample, SceneGraph,
                             SceneObject, write_jsonl, write_scene_graphs)
+
+MAIN_JOB = EXPERIMENTS / "eega_minilm.json"
 
 MNRE_LINES = [
     "{'token': ['UN', 'says', 'ceasefire', 'in', 'Libya'], 'h': {'name': "
@@ -248,8 +251,8 @@ def test_ctrl_c_during_training_says_how_to_resume(tmp_path, capsys,
         raise KeyboardInterrupt
 
     monkeypatch.setattr(jmere_pyg.training, "train", interrupted)
-    code, _, err = run(capsys, "train", "--run-dir", tmp_path / "run",
-                       "--data-root", tmp_path / "data")
+    code, _, err = run(capsys, "train", "--config", MAIN_JOB, "--run-dir",
+                       tmp_path / "run", "--data-root", tmp_path / "data")
     assert code == 130 and len(err.splitlines()) == 1, err
     assert err.startswith("jmere-pyg train: interrupted; ") and hint in err
 
