@@ -15,8 +15,8 @@ members' tag probabilities (on this project's val split, three seeds gain
 reading graphs of its own graph builder.
 """
 from dataclasses import dataclass, replace
-from typing import (Iterable, Iterator, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import (Any, Iterable, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 import torch
 from torch import Tensor
@@ -152,20 +152,30 @@ class Predictor:
         with self._progress(samples) as bar:
             for first, chunk in self._chunks(samples):
                 windows = self._windows(chunk, first)
+                # Each batch is decoded as it comes, so that the grids of one
+                # batch are held, not a chunk's (a 100-word window's is 1 MB).
+                per_window: List[List[Prediction]] = [[] for _ in windows]
+                for at, scores in self._scored_batches(windows, built):
+                    with stage(self.timings, "decoding"):
+                        for i, (grid, probabilities) in zip(at, scores):
+                            per_window[i] = self._decoded(
+                                windows[i], grid, probabilities)
                 found: List[List[Prediction]] = [[] for _ in chunk]
-                scores = self._scores(windows, built)
-                with stage(self.timings, "decoding"):
-                    for window, (grid, probabilities) in zip(windows, scores):
-                        quintuples = decode_grid(
-                            grid, entity_decoding=self.entity_decoding)
-                        if quintuples:
-                            grid_probabilities = probabilities()
-                            found[window.post - first].extend(
-                                (_shifted(q, window.start),
-                                 _confidence(grid_probabilities, q))
-                                for q in quintuples)
+                for window, predictions in zip(windows, per_window):
+                    found[window.post - first].extend(predictions)
                 yield from found
                 bar.update(len(chunk))
+
+    def _decoded(self, window: _Window, grid: Tensor,
+                 probabilities) -> List[Prediction]:
+        """The quintuples of one window's grid, placed in its post, with
+        their confidences."""
+        quintuples = decode_grid(grid, entity_decoding=self.entity_decoding)
+        if not quintuples:
+            return []
+        grid_probabilities = probabilities()
+        return [(_shifted(q, window.start), _confidence(grid_probabilities, q))
+                for q in quintuples]
 
     def grids(self, samples: Iterable[Sample], *,
               built: Optional[BuiltGraphs] = None) -> Iterator[Tensor]:
@@ -260,55 +270,77 @@ class Predictor:
                     empty = torch.zeros(0, 0, NUM_TAGS)
                     yield empty, lambda empty=empty: empty
 
-    @torch.no_grad()
     def _scores(self, windows: Sequence[_Window],
-                built: Optional[BuiltGraphs]):
-        """Per window, ``(grid, probabilities)``: the decodable tag scores
-        ``[n, n, C]`` and a function giving its tag probabilities (computed
-        on demand: evaluation needs none)."""
+                built: Optional[BuiltGraphs]) -> List[Tuple[Tensor, Any]]:
+        """Per window, in the order of ``windows``: what
+        :meth:`_scored_batches` gives it."""
+        scored: List[Any] = [None] * len(windows)
+        for at, scores in self._scored_batches(windows, built):
+            for i, score in zip(at, scores):
+                scored[i] = score
+        return scored
+
+    @torch.no_grad()
+    def _scored_batches(self, windows: Sequence[_Window],
+                        built: Optional[BuiltGraphs]
+                        ) -> Iterator[Tuple[List[int], List[Tuple[Tensor,
+                                                                   Any]]]]:
+        """``(indices, scores)`` batch after batch, the windows by
+        increasing length, ``batch_size`` at a time: for each window of
+        ``indices``, ``(grid, probabilities)``, the decodable tag scores
+        ``[n, n, C]`` (on the CPU) and a function giving its tag
+        probabilities (computed on demand: evaluation needs none). One model
+        decodes its logits; an ensemble the mean of its members' tag
+        probabilities."""
         if not windows:
-            return []
+            return
         with stage(self.timings, "model"):
             order = _length_order(self.models[0], windows)
-        per_model = [self._model_grids(model, windows, order, built)
-                     for model in self.models]
+        with stage(self.timings, "graphs"):
+            graphs = [_graphs_of(model.graph_builder, windows, built)
+                      for model in self.models]
+        modes = [model.training for model in self.models]
+        for model in self.models:
+            model.eval()
+        try:
+            for first in range(0, len(order), self.batch_size):
+                at = order[first:first + self.batch_size]
+                with stage(self.timings, "model"):
+                    per_model = [_grids(model, [model_graphs[i] for i in at])
+                                 for model, model_graphs in zip(self.models,
+                                                                graphs)]
+                yield at, self._combined(at, windows, per_model)
+        finally:
+            for model, mode in zip(self.models, modes):
+                model.train(mode)
+
+    def _combined(self, at: Sequence[int], windows: Sequence[_Window],
+                  per_model: List[List[Tensor]]
+                  ) -> List[Tuple[Tensor, Any]]:
+        """``(grid, probabilities)`` of the windows ``at`` from each model's
+        logits."""
         if len(self.models) == 1:
             return [(grid, lambda grid=grid: grid.softmax(dim=-1))
                     for grid in per_model[0]]
         scored = []
-        for i, window in enumerate(windows):
-            grids = [grids[i] for grids in per_model]
+        for k, i in enumerate(at):
+            grids = [grids[k] for grids in per_model]
             if len({grid.shape for grid in grids}) != 1:
                 raise ValueError(
-                    f"post {window.post}: the models read "
+                    f"post {windows[i].post}: the models read "
                     f"{[grid.size(0) for grid in grids]} words")
             mean = torch.stack([grid.float().softmax(dim=-1)
                                 for grid in grids]).mean(dim=0)
             scored.append((probability_logits(mean), lambda mean=mean: mean))
         return scored
 
-    def _model_grids(self, model: EEGA, windows: Sequence[_Window],
-                     order: Sequence[int],
-                     built: Optional[BuiltGraphs]) -> List[Tensor]:
-        """``model``'s logits ``[n, n, C]`` of every window (on the CPU, in
-        the order of ``windows``), batched in ``order``."""
-        with stage(self.timings, "graphs"):
-            graphs = _graphs_of(model.graph_builder, windows, built)
-        grids: List[Optional[Tensor]] = [None] * len(windows)
-        was_training = model.training
-        model.eval()
-        try:
-            with stage(self.timings, "model"):
-                for first in range(0, len(order), self.batch_size):
-                    at = order[first:first + self.batch_size]
-                    batch = Batch.from_data_list([graphs[i] for i in at]).to(
-                        model.device)
-                    for i, grid in zip(at, model.sample_grids(
-                            batch, model(batch).logits)):
-                        grids[i] = grid.cpu()
-        finally:
-            model.train(was_training)
-        return grids
+
+def _grids(model: EEGA, graphs: Sequence[HeteroData]) -> List[Tensor]:
+    """``model``'s logits ``[n, n, C]`` of one batch of graphs, on the
+    CPU."""
+    batch = Batch.from_data_list(list(graphs)).to(model.device)
+    return [grid.cpu() for grid in model.sample_grids(batch,
+                                                       model(batch).logits)]
 
 
 def _graphs_of(builder: GraphBuilder, windows: Sequence[_Window],
