@@ -98,3 +98,14 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def builtin_training_defaults(tmp_path_factory, monkeypatch):
+    """``jmere-pyg train`` without ``--config`` trains the built-in
+    ``TrainingConfig`` defaults, as where jmere_pyg is installed without
+    its source tree, rather than the main job's experiment (whose data
+    paths point at the shared MNRE files)."""
+    import jmere_pyg.training.defaults as defaults
+    monkeypatch.setattr(defaults, "EXPERIMENTS",
+                        tmp_path_factory.mktemp("no_experiments"))

@@ -38,15 +38,18 @@ class DefaultExperiment:
 
 
 def default_experiment(device: str = "auto",
-                       experiments: Path = EXPERIMENTS) -> DefaultExperiment:
+                       experiments: Optional[Path] = None
+                       ) -> DefaultExperiment:
     """The experiment to train without a config, for ``device`` (``auto``,
     ``cpu`` or ``cuda``, as :class:`~jmere_pyg.training.TrainingConfig`
     takes it).
 
     A GPU that torch sees (and bfloat16 on it, which the best
     configuration's autocast needs) picks the best configuration; otherwise
-    the main job's.
+    the main job's. ``experiments``: the folder of experiment files
+    (default: :data:`EXPERIMENTS`).
     """
+    experiments = EXPERIMENTS if experiments is None else experiments
     gpu = device != "cpu" and torch.cuda.is_available()
     if gpu and torch.cuda.is_bf16_supported():
         name, why = BEST, ("the best configuration (MPNet-base student, "

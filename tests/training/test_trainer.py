@@ -203,7 +203,8 @@ def test_weight_average_follows_its_formula(data_root, tiny_encoder_path):
 
 def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
                                                   tiny_encoder_path,
-                                                  monkeypatch):
+                                                  monkeypatch,
+                                                  builtin_training_defaults):
     """The teachers' targets are their mean softmax on the training graphs;
     with ``distill_weight=0`` a run is the run without teachers, with 1 it
     learns from the soft targets alone; a missing teacher fails before
@@ -311,7 +312,8 @@ def test_distillation_trains_towards_the_teachers(data_root, tmp_path,
 
 
 def test_a_diverging_run_stops_in_one_line_and_saves_nothing_non_finite(
-        data_root, tmp_path, tiny_encoder_path, capsys):
+        data_root, tmp_path, tiny_encoder_path, capsys,
+        builtin_training_defaults):
     from jmere_pyg.cli import main
     run_dir = tmp_path / "run"
     code = main(["train", "--data-root", str(data_root), "--run-dir",

@@ -110,7 +110,8 @@ def test_scene_graphs_not_made_from_images_are_not_overwritten(
 
 
 def test_training_with_images_records_the_extractor(
-        data_root, image_files, detr, tmp_path, tiny_encoder_path):
+        data_root, image_files, detr, tmp_path, tiny_encoder_path,
+        builtin_training_defaults):
     from jmere_pyg.cli import main
     assert main(["train", "--data-root", str(data_root), "--run-dir",
                  str(tmp_path / "run"), "--epochs", "1", "--batch-size", "2",
