@@ -6,8 +6,9 @@ The two are experiment files of the source tree's ``experiments/`` folder
 ``benchmarks/results/quality.md``), so that their settings are written
 once. The best configuration trains MPNet-base under bfloat16 autocast:
 on a CPU it takes about two hours a run (longer without AVX512-BF16, where
-bfloat16 is slower than float32), on a GPU minutes; the main job trains
-MiniLM-L6 in float32 on any machine.
+bfloat16 is slower than float32); on an H200 an epoch of its shape took
+12 s (``benchmarks/results/gpu.md``). The main job trains MiniLM-L6 in
+float32 on any machine.
 """
 from dataclasses import dataclass
 from pathlib import Path
