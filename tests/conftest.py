@@ -109,3 +109,22 @@ def builtin_training_defaults(tmp_path_factory, monkeypatch):
     import jmere_pyg.training.defaults as defaults
     monkeypatch.setattr(defaults, "EXPERIMENTS",
                         tmp_path_factory.mktemp("no_experiments"))
+
+
+@pytest.fixture
+def interrupt_at_call(monkeypatch):
+    """``interrupt(owner, name, call=3)`` makes the method ``owner.name``
+    raise ``KeyboardInterrupt`` (as Ctrl-C would) on its ``call``-th call,
+    running normally before; ``monkeypatch.undo()`` restores it."""
+    def interrupt(owner, name: str, call: int = 3) -> None:
+        method = getattr(owner, name)
+        calls = []
+
+        def interrupted(self, *args):
+            calls.append(1)
+            if len(calls) == call:
+                raise KeyboardInterrupt
+            return method(self, *args)
+        monkeypatch.setattr(owner, name, interrupted)
+    return interrupt
+

@@ -112,27 +112,19 @@ def test_repeated_posts_are_parsed_once_within_the_cache_bound(
 
 def test_an_interrupted_run_resumes_to_the_same_output(checkpoint, posts,
                                                        tmp_path, monkeypatch,
-                                                       capsys):
+                                                       capsys,
+                                                       interrupt_at_call):
     whole = tmp_path / "whole.jsonl"
     assert run_predict("--checkpoint", checkpoint, "--input", posts,
                        "--output", whole, "--chunk-size", 3) == 0
     output = tmp_path / "out.jsonl"
-    lines = files._PostExtraction.lines
-    calls = []
-
-    def stop_at_the_third_chunk(self, *args):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return lines(self, *args)
-    monkeypatch.setattr(files._PostExtraction, "lines",
-                        stop_at_the_third_chunk)
+    interrupt_at_call(files._PostExtraction, "lines", call=3)
     capsys.readouterr()
     assert run_predict("--checkpoint", checkpoint, "--input", posts,
                        "--output", output, "--chunk-size", 3) == 130
     assert ("interrupted; the same command with --resume continues"
             in capsys.readouterr().err)
-    monkeypatch.setattr(files._PostExtraction, "lines", lines)
+    monkeypatch.undo()
     partial = tmp_path / "out.jsonl.partial"
     assert not output.exists() and len(partial.read_text().splitlines()) == 6
     with open(partial, "a") as file:

@@ -71,20 +71,11 @@ def test_streamed_files_hold_the_graphs_of_one_extraction(corpus, detr,
 
 
 def test_an_interrupted_extraction_resumes(corpus, detr, tmp_path,
-                                           monkeypatch):
+                                           monkeypatch, interrupt_at_call):
     whole = tmp_path / "whole.json"
     assert scene_graphs(corpus, whole, detr) == 0
     output = tmp_path / "graphs.json"
-    work = images_module._SceneGraphJob.work
-    calls = []
-
-    def stop_at_the_third_chunk(self, *args):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return work(self, *args)
-    monkeypatch.setattr(images_module._SceneGraphJob, "work",
-                        stop_at_the_third_chunk)
+    interrupt_at_call(images_module._SceneGraphJob, "work", call=3)
     assert scene_graphs(corpus, output, detr) == 130  # interrupted
     monkeypatch.undo()
     assert len((tmp_path / "graphs.json.partial").read_text()
