@@ -323,10 +323,16 @@ def training_config(args) -> Tuple["TrainingConfig", Optional[str]]:
     from .training.defaults import default_experiment
 
     if args.config:
-        return TrainingConfig.from_file(args.config), None
+        return experiment_config(args), None
     picked = default_experiment(args.device or "auto")
     return (TrainingConfig() if picked.path is None
             else TrainingConfig.from_file(picked.path)), picked.reason
+
+
+def first_process() -> bool:
+    """Whether this is the process that reports: the only one, or rank 0
+    under ``torchrun``."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def given_flags(args, names) -> dict:
@@ -355,13 +361,13 @@ def run_train(args) -> int:
         flags["max_words"] = None
     config = config.replace(model=config.model.replace(**model_changes),
                             **flags)
-    if picked and int(os.environ.get("RANK", "0")) == 0:
+    if picked and first_process():
         print(f"jmere-pyg train: {picked}", file=sys.stderr)
     try:
         result = train(config, resume=args.resume, overwrite=args.overwrite)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(resume_hint(Path(config.run_dir))) from None
-    if int(os.environ.get("RANK", "0")) != 0:
+    if not first_process():
         return 0  # under torchrun, the first process reports
     print(json.dumps({"run_dir": str(result.run_dir),
                       "best_epoch": result.best_epoch,
@@ -506,7 +512,7 @@ def run_scene_graphs(args) -> int:
             chunk_size=args.chunk_size, image_workers=args.image_workers,
             plot_dir=args.plot, overwrite=args.overwrite,
             resume=args.resume, progress=True)
-    if int(os.environ.get("RANK", "0")) != 0:
+    if not first_process():
         return 0  # under torchrun, the first process reports
     tally = result.tally
     print(f"read {len(paths)} images: {scene_graphs_summary(tally)}")
