@@ -28,7 +28,6 @@ import argparse
 import copy
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -44,6 +43,10 @@ sys.path.insert(0, str(ROOT))
 from jmere_pyg.data import read_samples  # noqa: E402
 from jmere_pyg.inference import Predictor  # noqa: E402
 from jmere_pyg.inference.evaluation import evaluate  # noqa: E402
+
+# The machine named as predict_scale.py names it (this script's folder is
+# on sys.path when it runs).
+import predict_scale  # noqa: E402
 
 
 def batches(order, size):
@@ -177,9 +180,7 @@ def main():
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short",
                              "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    machine = (f"{platform.processor() or platform.machine()}, "
-               f"{os.cpu_count()} cores, torch {torch.__version__}, Python "
-               f"{platform.python_version()}")
+    machine = predict_scale.machine()
     lines = [
         "# The model's arithmetic on this CPU", "",
         "Command (from the repository root):", "", f"    {command}", "",
