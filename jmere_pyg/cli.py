@@ -1,5 +1,5 @@
-"""The ``jmere-pyg`` command: stats, train, evaluate, predict,
-scene-graphs."""
+"""The ``jmere-pyg`` command: stats, train, refit, teach, evaluate,
+predict, scene-graphs."""
 import argparse
 import errno
 import json
@@ -161,7 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
                        "DATA_ROOT/raw")
     train.add_argument("--detector", help="object detector for --images: "
                        "Hugging Face name or local folder")
+    train.add_argument("--refit", action="store_true",
+                       help="then train the final model on train + val for "
+                            "the best epochs, into RUN_DIR/refit (see "
+                            "`jmere-pyg refit`)")
     train.set_defaults(handler=run_train)
+
+    refit = commands.add_parser(
+        "refit", help="train a finished run's final model on train + val "
+                      "for the epochs val chose, into RUN_DIR/refit; it "
+                      "has seen val, so score it on another split")
+    refit.add_argument("run_dir", help="the run folder of `jmere-pyg train`")
+    refit.add_argument("--overwrite", action="store_true",
+                       help="replace an earlier refit of the run")
+    refit.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    refit.set_defaults(handler=run_refit)
 
     teach = commands.add_parser(
         "teach", help="write trained checkpoints' probabilities on the "
@@ -361,6 +375,9 @@ def run_train(args) -> int:
         flags["max_words"] = None
     config = config.replace(model=config.model.replace(**model_changes),
                             **flags)
+    if args.refit and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError("--refit runs in one process: refit the run with "
+                         "`jmere-pyg refit RUN_DIR` after torchrun ends")
     if picked and first_process():
         print(f"jmere-pyg train: {picked}", file=sys.stderr)
     try:
@@ -377,7 +394,34 @@ def run_train(args) -> int:
         from .plots import plot_run
         for path in plot_run(result.run_dir):
             print(f"wrote {path}")
+    if args.refit:
+        print_refit(config, overwrite=True)
     return 0
+
+
+def run_refit(args) -> int:
+    from .run_folder import RunFolder
+    from .training import TrainingConfig
+
+    run = RunFolder(args.run_dir)
+    if not run.config.is_file():
+        raise FileNotFoundError(f"{run.config} does not exist: RUN_DIR must "
+                                f"be the folder of a `jmere-pyg train` run")
+    # The folder given, not the one saved: the run may have moved.
+    config = TrainingConfig.load(run.config).replace(
+        run_dir=str(run.path), **given_flags(args, ("device",)))
+    print_refit(config, overwrite=args.overwrite)
+    return 0
+
+
+def print_refit(config: "TrainingConfig", *, overwrite: bool) -> None:
+    """Refit the run of ``config`` and print where the model went."""
+    from .training.refit import refit, refit_schedule
+
+    schedule = refit_schedule(config.run_dir)
+    folder = refit(config, schedule=schedule, overwrite=overwrite)
+    print(json.dumps({"refit": str(folder), "epochs": len(schedule),
+                      "splits": ["train", "val"]}, indent=2))
 
 
 def resume_hint(run_dir: Path) -> str:

@@ -9,6 +9,7 @@ A run folder holds::
     last_state.pt          the state after the last finished epoch (resume)
     metrics.json           val metrics of the best checkpoint
     teacher_probs.pt       the teachers' probabilities (runs with teachers)
+    refit/                 the model refitted on train + val (``refit``)
     learning_curves.png    with ``--plot``
     per_relation_f1.png    with ``--plot``
 """
@@ -24,10 +25,13 @@ LAST_STATE_FILE = "last_state.pt"
 METRICS_FILE = "metrics.json"
 #: The teachers' probabilities of a run with ``teachers``, read on resume.
 TEACHER_CACHE_FILE = "teacher_probs.pt"
+#: The model refitted on train + val for the run's best epochs
+#: (:mod:`jmere_pyg.training.refit`), a ``save_pretrained`` folder.
+REFIT_DIR = "refit"
 #: What a run leaves in its folder; any of them marks the folder as used.
 RUN_FILES: Tuple[str, ...] = (BEST_DIR, LOG_FILE, CONFIG_FILE,
                               LAST_STATE_FILE, METRICS_FILE,
-                              TEACHER_CACHE_FILE)
+                              TEACHER_CACHE_FILE, REFIT_DIR)
 
 #: Charts: learning curves of a run; per-relation F1 and the node transport
 #: plan of a run or of ``evaluate --plot``.
@@ -72,6 +76,10 @@ class RunFolder:
     @property
     def teacher_cache(self) -> Path:
         return self.path / TEACHER_CACHE_FILE
+
+    @property
+    def refit(self) -> Path:
+        return self.path / REFIT_DIR
 
     def used(self) -> Tuple[str, ...]:
         """The names of :data:`RUN_FILES` present: a run was started here

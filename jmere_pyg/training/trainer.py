@@ -207,6 +207,30 @@ def build_optimizer(model: EEGA, config: TrainingConfig):
     ], weight_decay=config.weight_decay, fused=fused)
 
 
+def build_loader(model: EEGA, graphs: List, config: TrainingConfig,
+                 world_size: int = 1, rank: int = 0):
+    """The training batches of ``graphs`` for process ``rank`` of
+    ``world_size``: ``(sampler, loader)``; call ``sampler.set_epoch(epoch)``
+    before each epoch. Length buckets with ``config.bucket_by_length``,
+    plain random batches otherwise."""
+    # One sampler for every world size: the same global batches, split by
+    # rank.
+    if config.bucket_by_length:
+        sampler = LengthBucketBatchSampler(
+            model.encoder.subword_lengths([g.tokens for g in graphs]),
+            config.batch_size, num_replicas=world_size, rank=rank,
+            seed=config.seed)
+        return sampler, DataLoader(graphs, batch_sampler=sampler,
+                                   num_workers=config.num_workers)
+    sampler = DistributedSampler(graphs, num_replicas=world_size, rank=rank,
+                                 shuffle=True, seed=config.seed,
+                                 drop_last=False)
+    return sampler, DataLoader(graphs,
+                               batch_size=config.batch_size // world_size,
+                               sampler=sampler,
+                               num_workers=config.num_workers)
+
+
 def build_scheduler(optimizer, config: TrainingConfig, steps_per_epoch: int):
     """The learning-rate schedule that ``config.lr_schedule`` names: a
     :class:`ReduceLROnPlateau` stepped once per epoch with val strict F1,
@@ -316,22 +340,8 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             save_teacher_cache(run.teacher_cache, *new_teacher_cache)
 
     optimizer = build_optimizer(model, config)
-    # One sampler for every world size: the same global batches, split by
-    # rank.
-    if config.bucket_by_length:
-        sampler = LengthBucketBatchSampler(
-            model.encoder.subword_lengths([g.tokens for g in train_graphs]),
-            config.batch_size, num_replicas=world_size, rank=rank,
-            seed=config.seed)
-        loader = DataLoader(train_graphs, batch_sampler=sampler,
-                            num_workers=config.num_workers)
-    else:
-        sampler = DistributedSampler(train_graphs, num_replicas=world_size,
-                                     rank=rank, shuffle=True,
-                                     seed=config.seed, drop_last=False)
-        loader = DataLoader(train_graphs,
-                            batch_size=config.batch_size // world_size,
-                            sampler=sampler, num_workers=config.num_workers)
+    sampler, loader = build_loader(model, train_graphs, config, world_size,
+                                   rank)
     scheduler = build_scheduler(optimizer, config, len(loader))
     averaged = build_weight_average(model, config)
     step_scheduler = (scheduler if config.lr_schedule == "linear_warmup"
