@@ -231,3 +231,21 @@ def test_every_benchmark_script_is_in_its_folders_section_of_the_readme():
                and f"`{path.name}`" not in sections.get(
                    f"{path.parent.name}/", "")]
     assert missing == []
+
+
+def test_machine_line_names_the_cpu_and_the_flags_that_set_its_speed(
+        tmp_path):
+    from jmere_pyg.testing.machine import describe_cpu
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Example CPU\n"
+                    "flags\t\t: fpu avx2 fma avx512_bf16\n\n"
+                    "processor\t: 1\nmodel name\t: Example CPU\n"
+                    "flags\t\t: fpu avx2 fma avx512_bf16\n")
+    assert describe_cpu(info).startswith(
+        "Example CPU (avx2 avx512_bf16), ")
+    info.write_text("model name\t: Old CPU\nflags\t\t: fpu sse4_2\n")
+    assert describe_cpu(info).startswith(
+        "Old CPU (no avx2/avx512f/avx512_bf16/amx_bf16), ")
+    # No /proc/cpuinfo (macOS, Windows): the platform's name, no flags.
+    assert "(" not in describe_cpu(tmp_path / "missing")

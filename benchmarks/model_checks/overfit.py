@@ -9,7 +9,6 @@ and reports the train quintuple F1 after each epoch and the wall time
 """
 import argparse
 import json
-import platform
 import time
 
 import torch
@@ -17,6 +16,7 @@ from torch_geometric.loader import DataLoader
 
 from jmere_pyg import EEGA, EEGAConfig, JMEREDataset
 from jmere_pyg.inference import Predictor, evaluate
+from jmere_pyg.testing.machine import describe_machine
 from jmere_pyg.training.trainer import build_optimizer, seed_everything
 from jmere_pyg.training import TrainingConfig
 
@@ -65,8 +65,7 @@ def main():
     print(f"\n{'reached' if reached else 'did NOT reach'} train F1 "
           f">= {args.target} on {args.samples} sentences: "
           f"F1 {curve[-1]['train_f1']:.4f} after {curve[-1]['epoch']} epochs, "
-          f"{curve[-1]['seconds']}s on {platform.processor() or 'cpu'} "
-          f"({torch.get_num_threads()} threads)")
+          f"{curve[-1]['seconds']}s on {describe_machine()}")
     if args.json:
         with open(args.json, "w") as out:
             json.dump(curve, out, indent=2)

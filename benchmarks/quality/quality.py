@@ -22,8 +22,6 @@ seed on a CPU.
 """
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 from pathlib import Path
@@ -35,6 +33,7 @@ from jmere_pyg import JMEREDataset
 from jmere_pyg.models.encoders import DEFAULT_ENCODER
 from jmere_pyg.training import TrainingConfig, train
 from jmere_pyg.run_folder import RunFolder
+from jmere_pyg.testing.machine import describe_cpu
 
 #: The variants, in the order of the report: each is the experiment file
 #: experiments/variants/NAME.json, which extends the main experiments.
@@ -135,23 +134,11 @@ def run_variant(name, seed, args):
     return json.loads(run.metrics.read_text()), run_dir, timing
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return (f"{line.split(':', 1)[1].strip()}, "
-                            f"{os.cpu_count()} cores")
-    except OSError:
-        pass
-    return f"{platform.machine()} CPU, {os.cpu_count()} cores"
-
-
 def machine(config: TrainingConfig) -> str:
     """The processor, and the GPU where the runs' device is one."""
     gpu = (torch.cuda.get_device_name() if config.device != "cpu"
            and torch.cuda.is_available() else None)
-    return (f"{cpu_name()}, {torch.get_num_threads()} threads, torch "
+    return (f"{describe_cpu()}, {torch.get_num_threads()} threads, torch "
             f"{torch.__version__}, " + (f"GPU {gpu}" if gpu else "no GPU"))
 
 

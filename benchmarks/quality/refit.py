@@ -29,16 +29,14 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks" / "speed"))
 
-from predict_scale import machine  # noqa: E402
+from jmere_pyg.testing.machine import describe_machine, git_commit  # noqa: E402,E501
 
 PROTOCOLS = ("strict", "paper", "mner")
 
@@ -110,9 +108,7 @@ def mean_std(values) -> str:
 
 
 def report(args, results) -> str:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                            cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    commit = git_commit(ROOT)
     lines = [
         "# Refit on train + val: the gain, measured on val",
         "",
@@ -125,7 +121,7 @@ def report(args, results) -> str:
         f"epoch (`selected`, trained on the other training posts); `refit` "
         f"trains on all of train for that many epochs at the selected run's "
         f"learning rates. Both are scored on val, which neither saw. "
-        f"Machine: {machine()}.",
+        f"Machine: {describe_machine()}.",
         "",
         "| model | seeds | strict F1 | paper F1 | MNER F1 |",
         "|---|---|---|---|---|"]
@@ -183,7 +179,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(
             {"config": args.config_name, "holdout": args.holdout,
-             "machine": machine(), "runs": results}, indent=2) + "\n")
+             "machine": describe_machine(), "runs": results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

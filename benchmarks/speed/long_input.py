@@ -16,7 +16,6 @@ breadth-first search.
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import subprocess
@@ -146,9 +145,9 @@ def main():
         return child(args)
 
     import torch
+    from jmere_pyg.testing.machine import describe_machine
     torch.set_num_threads(args.threads)
-    results = {"machine": f"{platform.processor() or platform.machine()}, "
-                          f"{os.cpu_count()} cores, {platform.platform()}",
+    results = {"machine": describe_machine(args.threads),
                "threads": args.threads, "window_words": args.window_words,
                "command": " ".join(["python"] + sys.argv),
                "predict": [], "distances": []}

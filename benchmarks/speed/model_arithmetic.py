@@ -28,7 +28,6 @@ import argparse
 import copy
 import json
 import os
-import subprocess
 import sys
 import time
 import warnings
@@ -43,10 +42,7 @@ sys.path.insert(0, str(ROOT))
 from jmere_pyg.data import read_samples  # noqa: E402
 from jmere_pyg.inference import Predictor  # noqa: E402
 from jmere_pyg.inference.evaluation import evaluate  # noqa: E402
-
-# The machine named as predict_scale.py names it (this script's folder is
-# on sys.path when it runs).
-import predict_scale  # noqa: E402
+from jmere_pyg.testing.machine import describe_machine, git_commit  # noqa: E402,E501
 
 
 def batches(order, size):
@@ -177,10 +173,7 @@ def main():
 
     command = "python benchmarks/speed/model_arithmetic.py " + " ".join(
         sys.argv[1:])
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short",
-                             "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    machine = predict_scale.machine()
+    commit, machine = git_commit(ROOT), describe_machine()
     lines = [
         "# The model's arithmetic on this CPU", "",
         "Command (from the repository root):", "", f"    {command}", "",

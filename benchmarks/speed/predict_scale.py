@@ -33,7 +33,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -213,23 +212,6 @@ def row_line(row) -> str:
             f"peak {result['peak_mib']:.0f} MiB")
 
 
-def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
-           else "no GPU")
-    return (f"{cpu}, {os.cpu_count()} cores, {gpu}, torch "
-            f"{torch.__version__}, Python {platform.python_version()}")
-
-
 def table(rows) -> str:
     lines = ["| code | processes | items | wall s | items/s | s per 1,000 | "
              "peak RSS MiB (largest process) |",
@@ -316,14 +298,15 @@ def main():
         if args.scene_graph_images:
             bench_scene_graphs(args, work, rows, checks)
     load_after = os.getloadavg()
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short",
-                             "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    sys.path.insert(0, str(ROOT))
+    from jmere_pyg.testing.machine import describe_machine, git_commit
+
+    commit, machine = git_commit(ROOT), describe_machine()
     text = "\n".join([
         "# Prediction at corpus scale (issue 37)", "",
         "Command (from the repository root):", "",
         "    python benchmarks/speed/predict_scale.py " + " ".join(sys.argv[1:]),
-        "", f"Commit {commit}; machine: {machine()}; load average "
+        "", f"Commit {commit}; machine: {machine}; load average "
         f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.", "",
         table(rows), "", *[f"- {line}" for line in ratios(rows, args)],
         *[f"- {line}" for line in checks], ""])
@@ -334,7 +317,7 @@ def main():
         Path(args.output).with_suffix(".json").write_text(json.dumps({
             "command": "python benchmarks/speed/predict_scale.py "
                        + " ".join(sys.argv[1:]),
-            "commit": commit, "machine": machine(),
+            "commit": commit, "machine": machine,
             "load_average": {"before": load_before[0],
                              "after": load_after[0]},
             "rows": rows, "ratios": ratios(rows, args), "checks": checks},

@@ -22,8 +22,6 @@ Usage::
         [--families rt_detr_r18 ...] [--output benchmarks/results/vision.md]
 """
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -34,6 +32,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from jmere_pyg.testing.machine import describe_machine  # noqa: E402
 from jmere_pyg.vision import ExtractorConfig, SceneGraphExtractor  # noqa: E402
 
 #: Published COCO val2017 box AP from the model cards (not measured here).
@@ -191,9 +190,8 @@ def main():
         Path(args.output).write_text(
             f"# Scene-graph extraction speed\n\n"
             f"Command: `{command}`\n\n"
-            f"Machine: {platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} cores, torch {torch.__version__}, "
-            f"{args.threads} thread(s), device {args.device}.\n\n"
+            f"Machine: {describe_machine(args.threads)}, device "
+            f"{args.device}.\n\n"
             f"{text}\n", encoding="utf-8")
 
 

@@ -4,7 +4,6 @@ import json
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from jmere_pyg import EEGA
 from jmere_pyg.cli import main
