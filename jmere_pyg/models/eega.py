@@ -105,6 +105,7 @@ class EEGA(nn.Module):
         self.extractor_record: Optional[ExtractorRecord] = None
         self.encoder = encoder or WordEncoder(resolve_encoder(config.encoder),
                                               max_subwords=config.max_subwords)
+        self.encoder.freeze(config.frozen_encoder_layers)
         hidden = self.encoder.hidden_size
         # Layers an ablation switches off stay registered as None.
         self.object_class_embedding = self.object_feature_projection = None

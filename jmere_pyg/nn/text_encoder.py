@@ -164,6 +164,45 @@ class WordEncoder(torch.nn.Module):
             f"the encoder has {embeddings} embeddings (config vocab_size): "
             f"the tokenizer files are missing or belong to another model")
 
+    def freeze(self, depth: int) -> None:
+        r"""Keep the bottom :obj:`depth` layers at their pretrained
+        weights, counted as Hugging Face counts hidden states: the
+        embeddings are layer 0, so :obj:`1` freezes the embeddings alone and
+        :obj:`3` the embeddings and the first two transformer layers. Their
+        weights get no gradient and no optimiser state, and backward stops
+        below the lowest trained layer. :obj:`0` trains everything.
+
+        Raises:
+            ValueError: when :obj:`depth` is negative or exceeds the
+                encoder's layers plus its embeddings, or the model keeps its
+                layers where this method does not look (:obj:`embeddings`;
+                :obj:`encoder.layer`, :obj:`transformer.layer` or
+                :obj:`layers`).
+        """
+        if depth == 0:
+            return
+        layers = self._layers()
+        if not 0 <= depth <= len(layers) + 1:
+            raise ValueError(f"'{self.name_or_path}' has embeddings and "
+                             f"{len(layers)} layers: cannot freeze "
+                             f"{depth}")
+        for module in [self.model.embeddings, *layers][:depth]:
+            module.requires_grad_(False)
+
+    def _layers(self) -> torch.nn.ModuleList:
+        """The transformer layers of the model, bottom first."""
+        for path in ('encoder.layer', 'transformer.layer', 'layers'):
+            try:
+                layers = self.model.get_submodule(path)
+            except AttributeError:
+                continue
+            if (isinstance(layers, torch.nn.ModuleList)
+                    and hasattr(self.model, 'embeddings')):
+                return layers
+        raise ValueError(f"'{self.name_or_path}' "
+                         f"({self.model.config.model_type}): cannot find "
+                         f"its embeddings and transformer layers to freeze")
+
     def save_architecture(self, directory) -> None:
         r"""Writes the encoder's config and tokenizer (not its weights) to
         :obj:`directory`, so that :meth:`from_architecture` rebuilds it."""

@@ -208,3 +208,35 @@ def test_tokenisation_runs_once_per_sample(encoder_path):
     assert encoder.tokenizer.calls == 2
     assert set(encoder._cache) == {('Curry', 'holds', 'the', 'trophy'),
                                    ('the', 'man'), ('a', 'man')}
+
+
+@pytest.mark.parametrize('depth', [0, 1, 2, 3])
+def test_freeze_keeps_the_bottom_layers_and_stops_backward_above_them(
+        encoder_path, depth):
+    """Embeddings are layer 0: ``depth`` 2 freezes them and the first of
+    the two transformer layers; the frozen weights get no gradient, the
+    others do, and the output is the same as before freezing."""
+    encoder = WordEncoder(str(encoder_path)).eval()
+    words = [['the', 'man', 'holds', 'a', 'trophy']]
+    before = encoder(words)[0]
+    encoder.freeze(depth)
+    after = encoder(words)[0]
+    torch.testing.assert_close(after, before)
+    bert = encoder.model
+    # All frozen (depth 3): nothing below the output learns.
+    assert after.requires_grad is (depth <= len(bert.encoder.layer))
+    if after.requires_grad:
+        after.sum().backward()
+    stack = [bert.embeddings, *bert.encoder.layer]
+    for index, module in enumerate(stack):
+        frozen = index < depth
+        for name, weight in module.named_parameters():
+            assert weight.requires_grad is not frozen, (index, name)
+            assert (weight.grad is None) is frozen, (index, name)
+
+
+def test_freeze_refuses_more_layers_than_there_are(encoder_path):
+    encoder = WordEncoder(str(encoder_path))
+    with pytest.raises(ValueError, match='embeddings and 2 layers: cannot '
+                                         'freeze 4'):
+        encoder.freeze(4)

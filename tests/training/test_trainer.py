@@ -378,3 +378,29 @@ def test_bad_teacher_targets_stop_training_before_it_starts(
         f"{row} (sample 2, word pair 7): a probability is nan; a word pair's "
         f"probabilities must be finite, non-negative and sum to one")
     assert not (tmp_path / "run").exists()
+
+
+def test_frozen_encoder_layers_keep_their_pretrained_weights(
+        data_root, tmp_path, tiny_encoder_path):
+    """``frozen_encoder_layers=2``: the embeddings and the first
+    transformer layer come out of training as they went in (and stay frozen
+    when loaded), the second layer learns."""
+    from transformers import AutoModel
+    from jmere_pyg.training.trainer import build_optimizer
+
+    config = settings(data_root, tmp_path / "run", tiny_encoder_path,
+                      epochs=1)
+    config = config.replace(model=config.model.replace(
+        frozen_encoder_layers=2))
+    train(config, progress=False)
+    pretrained = AutoModel.from_pretrained(tiny_encoder_path).state_dict()
+    trained = EEGA.from_pretrained(tmp_path / "run" / "best")
+    tuned = trained.encoder.model.state_dict()
+    for name, weight in pretrained.items():
+        frozen = name.startswith(("embeddings.", "encoder.layer.0."))
+        if name.startswith(("embeddings.", "encoder.layer.")):
+            assert torch.equal(tuned[name], weight) is frozen, name
+    optimised = {id(p) for group in build_optimizer(trained, config)
+                 .param_groups for p in group["params"]}
+    assert not any(id(p) in optimised
+                   for p in trained.encoder.model.embeddings.parameters())
