@@ -249,3 +249,24 @@ def test_machine_line_names_the_cpu_and_the_flags_that_set_its_speed(
         "Old CPU (no avx2/avx512f/avx512_bf16/amx_bf16), ")
     # No /proc/cpuinfo (macOS, Windows): the platform's name, no flags.
     assert "(" not in describe_cpu(tmp_path / "missing")
+
+
+def test_the_results_json_marks_the_main_job_and_the_best_configuration(
+        quality):
+    """``quality.json`` marks, with their per-seed runs, the variants whose
+    settings are the experiment files ``jmere-pyg train`` picks by
+    default, and no other."""
+    import json
+
+    configs = {name: quality.variant_config(name, VARIANTS_DIR)
+               for name in quality.VARIANTS}
+    marks = quality.roles(configs)
+    assert marks == {"ema": {"main_job": True},
+                     "mpnet_student_bf16": {"best": True}}
+    committed = json.loads((RESULTS / "quality.json").read_text())
+    for name, record in committed.items():
+        for role in ("main_job", "best"):
+            assert record.get(role, False) == marks.get(name, {}).get(
+                role, False), (name, role)
+            if record.get(role):
+                assert len(record["runs"]) == 3

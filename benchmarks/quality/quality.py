@@ -149,7 +149,48 @@ def mean_std(values):
             statistics.stdev(values) if len(values) > 1 else None)
 
 
-def results_json(rows, summary) -> dict:
+#: Settings that say where a run reads and writes, not how it trains.
+PLACES = ("data_root", "mnre_dir", "run_dir")
+
+
+def roles(configs) -> dict:
+    """variant -> ``{"main_job": True}`` or ``{"best": True}`` for the
+    variants whose settings are those of the README's main job and of the
+    best configuration (the experiment files ``jmere-pyg train`` picks,
+    :mod:`jmere_pyg.training.defaults`), wherever they read and write."""
+    from jmere_pyg.training import defaults
+
+    def how(config: TrainingConfig) -> dict:
+        settings = {k: v for k, v in config.to_dict().items()
+                    if k not in PLACES}
+        # The same file, however the experiment file named it.
+        if settings["teacher_targets"]:
+            settings["teacher_targets"] = str(
+                Path(settings["teacher_targets"]).resolve())
+        return settings
+    found = {}
+    for role, file in (("main_job", defaults.MAIN_JOB),
+                       ("best", defaults.BEST)):
+        wanted = how(TrainingConfig.from_file(defaults.EXPERIMENTS / file))
+        found.update({name: {role: True} for name, config in configs.items()
+                      if how(config) == wanted})
+    return found
+
+
+def role_lines(marks) -> list:
+    """One line naming the variants of :func:`roles`."""
+    from jmere_pyg.training import defaults
+
+    files = {"main_job": ("the README's main job", defaults.MAIN_JOB),
+             "best": ("the best configuration", defaults.BEST)}
+    named = [f"`{name}` is {files[role][0]} "
+             f"(`experiments/{files[role][1]}`)"
+             for name, mark in marks.items() for role in mark]
+    return ["; ".join(named) + " (`main_job` and `best` in the JSON)."] \
+        if named else []
+
+
+def results_json(rows, summary, marks=None) -> dict:
     """The ``--json`` record of each variant: its seeds, every run's best
     epoch, time and val precision, recall and F1 per protocol (in percent;
     the run folders are not committed, so these are what a later report can
@@ -160,8 +201,11 @@ def results_json(rows, summary) -> dict:
             ``run_variant`` returns them.
         summary: variant -> {"<protocol>_<precision|recall|f1>": (mean,
             std)}.
+        marks: variant -> what :func:`roles` says of it.
     """
+    marks = marks or {}
     return {name: {
+        **marks.get(name, {}),
         "seeds": [seed for seed, *_ in rows[name]],
         "runs": [{"seed": seed, "best_epoch": m["best_epoch"], **t,
                   **{f"{p}_{key}": 100 * m[p][key] for p in PROTOCOLS
@@ -242,6 +286,7 @@ def main():
                              else f"{mean:.2f} ± {std:.2f}")
         seeds = ", ".join(str(seed) for seed, *_ in runs)
         lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
+    lines += ["", *role_lines(roles(configs))]
     if missing:
         lines += ["", "Not run (the benchmark was stopped before them): "
                   + ", ".join(missing) + "."]
@@ -286,7 +331,8 @@ def main():
     print("\n".join(lines))
     if args.json:
         Path(args.json).write_text(
-            json.dumps(results_json(rows, summary), indent=2) + "\n")
+            json.dumps(results_json(rows, summary, roles(configs)),
+                       indent=2) + "\n")
 
 
 if __name__ == "__main__":
