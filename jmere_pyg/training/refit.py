@@ -42,11 +42,11 @@ from ..run_folder import RunFolder
 from .config import TrainingConfig
 from .distillation import (attach_teacher, load_teacher_targets,
                            teacher_fingerprint)
-from .trainer import (_save_best, _train_one_epoch, build_loader,
-                      build_optimizer, build_scheduler, build_weight_average,
-                      cached_teacher_targets, check_finite_weights,
-                      graph_samples, load_splits, pick_device, seed_everything,
-                      teacher_targets, training_graphs)
+from .trainer import (build_loader, build_optimizer, build_scheduler,
+                      build_weight_average, cached_teacher_targets,
+                      check_finite_weights, graph_samples, load_splits,
+                      pick_device, save_checkpoint, seed_everything,
+                      teacher_targets, train_one_epoch, training_graphs)
 
 #: What the refit trained on and for how long, beside its weights.
 REFIT_RECORD = "refit.json"
@@ -69,13 +69,13 @@ def refit_schedule(run_dir) -> List[List[float]]:
             raise FileNotFoundError(
                 f"cannot refit {run.path}: {path} does not exist (refit a "
                 f"run that has finished)")
-    best_epoch = json.loads(run.metrics.read_text()).get("best_epoch")
+    best_epoch = _read_json(run.metrics).get("best_epoch")
     if not isinstance(best_epoch, int) or best_epoch < 1:
         raise ValueError(f"{run.metrics}: field 'best_epoch' must be a "
                          f"positive integer, got {best_epoch!r}")
     rates: Dict[int, List[float]] = {}
     for number, line in enumerate(run.log.read_text().splitlines(), 1):
-        record = json.loads(line)
+        record = _read_json(run.log, line, number)
         if not isinstance(record.get("lr"), list):
             raise ValueError(f"{run.log}, line {number}: field 'lr' must be "
                              f"a list of learning rates")
@@ -85,6 +85,20 @@ def refit_schedule(run_dir) -> List[List[float]]:
         raise ValueError(f"{run.log}: no line for epoch {missing[0]} "
                          f"(the best epoch is {best_epoch})")
     return [rates[e] for e in range(1, best_epoch + 1)]
+
+
+def _read_json(path: Path, text: Optional[str] = None,
+               line: Optional[int] = None) -> Dict:
+    """The JSON object of ``path`` (or of its line ``line``, ``text``);
+    anything else is a ``ValueError`` naming the file and line."""
+    where = f"{path}" + (f", line {line}" if line is not None else "")
+    try:
+        value = json.loads(path.read_text() if text is None else text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{where}: not JSON ({error.msg})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: not a JSON object")
+    return value
 
 
 def gold_targets(graph) -> torch.Tensor:
@@ -154,9 +168,9 @@ def refit(config: TrainingConfig, *, schedule: List[List[float]],
     for epoch, rates in enumerate(schedule, 1):
         sampler.set_epoch(epoch)
         started = time.time()
-        losses = _train_one_epoch(model, model, loader, optimizer,
-                                  step_scheduler, config, epoch, 1, progress,
-                                  averaged)
+        losses = train_one_epoch(model, model, loader, optimizer,
+                                 step_scheduler, config, epoch, 1, progress,
+                                 averaged)
         check_finite_weights([model] if averaged is None
                              else [model, averaged.module], config, epoch)
         # Where the run's plateau schedule decayed after this epoch.
@@ -174,10 +188,11 @@ def refit(config: TrainingConfig, *, schedule: List[List[float]],
               "train_posts": len(train_graphs), "val_posts": len(val_graphs),
               "log": log}
     # The card's table shows the refit beside the settings; no metrics.
-    _save_best(model if averaged is None else averaged.module, folder,
-               training={**config.to_dict(), "refit_splits": "train + val",
-                         "refit_epochs": len(schedule),
-                         "refit_posts": len(graphs)})
+    save_checkpoint(model if averaged is None else averaged.module, folder,
+                    training={**config.to_dict(),
+                              "refit_splits": "train + val",
+                              "refit_epochs": len(schedule),
+                              "refit_posts": len(graphs)})
     write_atomically(folder / REFIT_RECORD,
                      json.dumps(record, indent=2) + "\n")
     return folder

@@ -371,9 +371,9 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             break
         sampler.set_epoch(epoch)
         started = time.time()
-        losses = _train_one_epoch(wrapped, model, loader, optimizer,
-                                  step_scheduler, config, epoch, world_size,
-                                  progress and is_main, averaged)
+        losses = train_one_epoch(wrapped, model, loader, optimizer,
+                                 step_scheduler, config, epoch, world_size,
+                                 progress and is_main, averaged)
         # No non-finite weight is scored, nor saved as best/ or last_state.
         check_finite_weights([model] if averaged is None
                              else [model, averaged.module], config, epoch)
@@ -390,9 +390,10 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
             state.update(best_f1=f1, best_epoch=epoch, bad_epochs=0,
                          best_metrics=val)
             if is_main:  # the model card gets settings and val scores
-                _save_best(scored, run.best,
-                           training=config.to_dict(),
-                           metrics={"split": "val", "epoch": epoch, **val})
+                save_checkpoint(scored, run.best,
+                                training=config.to_dict(),
+                                metrics={"split": "val", "epoch": epoch,
+                                         **val})
         else:
             state["bad_epochs"] += 1
         record = {"epoch": epoch, **losses,
@@ -488,11 +489,16 @@ def build_weight_average(model: EEGA, config: TrainingConfig
                          multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
 
 
-def _train_one_epoch(wrapped, model: EEGA, loader, optimizer, step_scheduler,
-                     config: TrainingConfig, epoch: int, world_size: int,
-                     progress: bool,
-                     averaged: Optional[AveragedModel] = None
-                     ) -> Dict[str, float]:
+def train_one_epoch(wrapped, model: EEGA, loader, optimizer, step_scheduler,
+                    config: TrainingConfig, epoch: int, world_size: int,
+                    progress: bool,
+                    averaged: Optional[AveragedModel] = None
+                    ) -> Dict[str, float]:
+    """One epoch of :func:`train_step` over ``loader``, the step schedule
+    (``linear_warmup``) and the weight average updated after each step;
+    returns the epoch's mean ``loss``, ``main_loss`` and ``graph_loss``
+    over the global batches. A non-finite running loss stops it
+    (:class:`TrainingDivergedError`)."""
     model.train()
     # Summed on the model's device: the host reads them back only for the
     # progress bar (every PROGRESS_EVERY steps) and at the end, so that it
@@ -648,7 +654,7 @@ def _remove_run(run: RunFolder) -> None:
             path.unlink()
 
 
-def _save_best(model: EEGA, path: Path, **card) -> None:
+def save_checkpoint(model: EEGA, path: Path, **card) -> None:
     """``model.save_pretrained(path, **card)`` written beside it first, so
     that an interruption leaves the previous best checkpoint whole."""
     fresh = path.with_name(path.name + ".tmp")

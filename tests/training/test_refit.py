@@ -150,3 +150,13 @@ def test_command_line_refits_after_training_and_on_its_own(
     error = capsys.readouterr().err
     assert "training_config.json does not exist" in error
     assert "Traceback" not in error
+
+
+def test_refit_names_the_line_of_a_damaged_log(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({"best_epoch": 1}))
+    (tmp_path / "log.jsonl").write_text('{"epoch": 1, "lr": [1e-5, 1e-3]\n')
+    with pytest.raises(ValueError, match=r"log.jsonl, line 1: not JSON"):
+        refit_schedule(tmp_path)
+    (tmp_path / "metrics.json").write_text("[2]")
+    with pytest.raises(ValueError, match="metrics.json: not a JSON object"):
+        refit_schedule(tmp_path)

@@ -14,7 +14,7 @@ from test_trainer import data_root, settings  # noqa: F401 (a fixture)
 def interrupt_in_epoch(monkeypatch, epoch: int, after_batches: int):
     """Make epoch ``epoch`` raise KeyboardInterrupt (as Ctrl-C would) after
     ``after_batches`` optimisation steps."""
-    original = trainer_module._train_one_epoch
+    original = trainer_module.train_one_epoch
 
     def stop_after(loader):
         for done, batch in enumerate(loader):
@@ -28,7 +28,7 @@ def interrupt_in_epoch(monkeypatch, epoch: int, after_batches: int):
             loader = stop_after(loader)
         return original(wrapped, model, loader, optimizer, step_scheduler,
                         config, this_epoch, *args)
-    monkeypatch.setattr(trainer_module, "_train_one_epoch", patched)
+    monkeypatch.setattr(trainer_module, "train_one_epoch", patched)
 
 
 def saved_weights(run_dir):
