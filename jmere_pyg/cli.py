@@ -395,7 +395,7 @@ def run_train(args) -> int:
         for path in plot_run(result.run_dir):
             print(f"wrote {path}")
     if args.refit:
-        print_refit(config, overwrite=True)
+        refit_and_print(config, overwrite=True)
     return 0
 
 
@@ -410,11 +410,11 @@ def run_refit(args) -> int:
     # The folder given, not the one saved: the run may have moved.
     config = TrainingConfig.load(run.config).replace(
         run_dir=str(run.path), **given_flags(args, ("device",)))
-    print_refit(config, overwrite=args.overwrite)
+    refit_and_print(config, overwrite=args.overwrite)
     return 0
 
 
-def print_refit(config: "TrainingConfig", *, overwrite: bool) -> None:
+def refit_and_print(config: "TrainingConfig", *, overwrite: bool) -> None:
     """Refit the run of ``config`` and print where the model went."""
     from .training.refit import refit, refit_schedule
 
