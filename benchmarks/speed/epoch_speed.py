@@ -6,6 +6,8 @@
     python benchmarks/speed/epoch_speed.py \\
         --config experiments/eega_mpnet.json --steps 12 --threads 2 \\
         --kinds bucketed --mixed-precision bf16
+    python benchmarks/speed/epoch_speed.py --steps 40 --threads 2 \\
+        --kinds bucketed --set frozen_encoder_layers=3
 
 For each batching (``plain``: the trainer's random batches; ``bucketed``:
 :class:`LengthBucketBatchSampler`) it reports the padding ratio of a whole
@@ -31,6 +33,7 @@ from torch.utils.data import DistributedSampler
 from torch_geometric.loader import DataLoader
 
 from jmere_pyg import EEGA
+from jmere_pyg.cli import parse_assignments
 from jmere_pyg.inference import Predictor
 from jmere_pyg.training import TrainingConfig
 from jmere_pyg.training.config import MIXED_PRECISION
@@ -89,12 +92,18 @@ def main():
                         help="also time one prediction pass over val")
     parser.add_argument("--mixed-precision", choices=MIXED_PRECISION,
                         help="override the config's mixed_precision")
+    parser.add_argument("--set", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="model setting, as for jmere-pyg train "
+                             "(e.g. --set frozen_encoder_layers=3)")
     parser.add_argument("--json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = TrainingConfig.from_file(args.config)
     if args.mixed_precision is not None:
         config.mixed_precision = args.mixed_precision
+    config = config.replace(model=config.model.replace(
+        **parse_assignments(args.set)))
     train_set, val_set = load_splits(config)
     graphs, val_graphs = list(train_set), list(val_set)
 
@@ -112,7 +121,8 @@ def main():
     by_length = [by_length[i:i + eval_size]
                  for i in range(0, len(by_length), eval_size)]
     result = {
-        "config": args.config, "encoder": config.model.encoder,
+        "config": args.config, "model_settings": args.set,
+        "encoder": config.model.encoder,
         "threads": args.threads, "mixed_precision": config.mixed_precision,
         "batch_size": config.batch_size,
         "train_samples": len(graphs),
