@@ -120,8 +120,9 @@ def report(args, results) -> str:
         f"{args.holdout} training posts (a fixed random choice) choose the "
         f"epoch (`selected`, trained on the other training posts); `refit` "
         f"trains on all of train for that many epochs at the selected run's "
-        f"learning rates. Both are scored on val, which neither saw. "
-        f"Machine: {describe_machine()}.",
+        f"learning rates. Both are scored on val, which neither saw.",
+        "", f"Machine: {describe_machine()}"
+        + (f"; {args.runs_note}" if args.runs_note else "") + ".",
         "",
         "| model | seeds | strict F1 | paper F1 | MNER F1 |",
         "|---|---|---|---|---|"]
@@ -159,6 +160,9 @@ def main() -> None:
                         help="report the seeds' results already in WORK")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--runs-note", help="how the runs were made (one "
+                        "call per seed, threads, what ran beside them), for "
+                        "the report")
     args = parser.parse_args()
     args.config_name = args.config
     args.config = str(Path(args.config).resolve())
@@ -179,7 +183,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(
             {"config": args.config_name, "holdout": args.holdout,
-             "machine": describe_machine(), "runs": results}, indent=2) + "\n")
+             "machine": describe_machine(), "runs_note": args.runs_note,
+             "runs": results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
