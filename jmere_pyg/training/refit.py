@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..data.errors import load_json
 from ..graphs import PAIR
 from ..labels import NUM_TAGS
 from ..models import EEGA
@@ -93,9 +94,9 @@ def _read_json(path: Path, text: Optional[str] = None,
     anything else is a ``ValueError`` naming the file and line."""
     where = f"{path}" + (f", line {line}" if line is not None else "")
     try:
-        value = json.loads(path.read_text() if text is None else text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{where}: not JSON ({error.msg})") from None
+        value = load_json(path.read_text() if text is None else text)
+    except ValueError as error:
+        raise ValueError(f"{where}: not JSON ({error})") from None
     if not isinstance(value, dict):
         raise ValueError(f"{where}: not a JSON object")
     return value
