@@ -41,13 +41,12 @@ from ..models import EEGA
 from ..output_files import write_atomically
 from ..run_folder import RunFolder
 from .config import TrainingConfig
-from .distillation import (attach_teacher, load_teacher_targets,
-                           teacher_fingerprint)
+from .distillation import attach_teacher
 from .trainer import (build_loader, build_optimizer, build_scheduler,
-                      build_weight_average, cached_teacher_targets,
-                      check_finite_weights, graph_samples, load_splits,
-                      pick_device, save_checkpoint, seed_everything,
-                      teacher_targets, train_one_epoch, training_graphs)
+                      build_weight_average, check_finite_weights,
+                      distillation_targets, load_splits, pick_device,
+                      save_checkpoint, seed_everything, train_one_epoch,
+                      training_graphs)
 
 #: What the refit trained on and for how long, beside its weights.
 REFIT_RECORD = "refit.json"
@@ -151,8 +150,11 @@ def refit(config: TrainingConfig, *, schedule: List[List[float]],
     if config.max_eval_samples is not None:
         val_graphs = val_graphs[:config.max_eval_samples]
     if config.distils:
-        attach_teacher(train_graphs, _teacher_targets(
-            config, train_set, train_graphs, device, progress))
+        targets, _ = distillation_targets(
+            config, train_set, train_graphs, device,
+            cache=RunFolder(config.run_dir).teacher_cache,
+            progress=progress, notify=progress)
+        attach_teacher(train_graphs, targets)
         attach_teacher(val_graphs, [gold_targets(g) for g in val_graphs])
     graphs = train_graphs + val_graphs
 
@@ -198,22 +200,3 @@ def refit(config: TrainingConfig, *, schedule: List[List[float]],
                      json.dumps(record, indent=2) + "\n")
     return folder
 
-
-def _teacher_targets(config: TrainingConfig, train_set, train_graphs,
-                     device, progress: bool) -> List[torch.Tensor]:
-    """The run's teacher probabilities of ``train_graphs``: its
-    ``teacher_targets`` file, or its teachers' (read from the run folder's
-    cache when the run kept them)."""
-    if config.teacher_targets:
-        return load_teacher_targets(
-            config.teacher_targets, train_graphs,
-            graph_samples(train_set, train_graphs), train_set.split)
-    fingerprint = teacher_fingerprint(config.teachers, train_graphs)
-    targets: Optional[List[torch.Tensor]] = None
-    if fingerprint is not None:
-        targets = cached_teacher_targets(
-            RunFolder(config.run_dir).teacher_cache, fingerprint, progress)
-    if targets is None:
-        targets = teacher_targets(config, train_set, train_graphs, device,
-                                  progress)
-    return targets

@@ -18,7 +18,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -191,6 +191,42 @@ def cached_teacher_targets(path: Path, fingerprint: Dict, notify: bool
     return targets
 
 
+def distillation_targets(config: TrainingConfig, train_set: JMEREDataset,
+                         train_graphs, device, *, cache: Optional[Path],
+                         progress: bool, notify: bool
+                         ) -> Tuple[Optional[List[torch.Tensor]],
+                                    Optional[Dict]]:
+    """The soft targets ``[P_g, C]`` of each of ``train_graphs`` when
+    ``config`` distils: its ``teacher_targets`` file, else its teachers'
+    probabilities, read from ``cache`` (a run folder's teacher cache) when
+    that holds them for these teachers and graphs, else computed.
+
+    Args:
+        cache: the cache file to read, or ``None`` to compute.
+        progress: show the teachers' progress bar.
+        notify: say when the cache is read, stale or unreadable.
+
+    Returns:
+        ``(targets, fingerprint)``: ``targets`` is ``None`` when ``config``
+        does not distil; ``fingerprint`` is set when the teachers' were
+        computed here and can be cached with it
+        (:func:`.distillation.save_teacher_cache`), else ``None``.
+    """
+    if config.teacher_targets:
+        return load_teacher_targets(
+            config.teacher_targets, train_graphs,
+            graph_samples(train_set, train_graphs), train_set.split), None
+    if not config.teachers:
+        return None, None
+    fingerprint = teacher_fingerprint(config.teachers, train_graphs)
+    if cache is not None and fingerprint is not None:
+        targets = cached_teacher_targets(cache, fingerprint, notify)
+        if targets is not None:
+            return targets, None
+    return (teacher_targets(config, train_set, train_graphs, device,
+                            progress), fingerprint)
+
+
 def build_optimizer(model: EEGA, config: TrainingConfig):
     """Adam with the encoder's own learning rate and another for new layers."""
     encoder = [p for p in model.encoder.parameters() if p.requires_grad]
@@ -314,30 +350,19 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     model.to(device)
     # The teachers run before the folder is written, so that a bad teacher
     # leaves no run behind; a resume reads what the first start computed.
-    new_teacher_cache = None
-    if config.teachers:
-        fingerprint = teacher_fingerprint(config.teachers, train_graphs)
-        targets = None
-        if resume and fingerprint is not None:
-            targets = cached_teacher_targets(run.teacher_cache,
-                                             fingerprint, is_main)
-        if targets is None:
-            targets = teacher_targets(config, train_set, train_graphs, device,
-                                      progress and is_main)
-            if fingerprint is not None:
-                new_teacher_cache = fingerprint, targets
+    targets, fingerprint = distillation_targets(
+        config, train_set, train_graphs, device,
+        cache=run.teacher_cache if resume else None,
+        progress=progress and is_main, notify=is_main)
+    if targets is not None:
         attach_teacher(train_graphs, targets)
-    elif config.teacher_targets:
-        attach_teacher(train_graphs, load_teacher_targets(
-            config.teacher_targets, train_graphs,
-            graph_samples(train_set, train_graphs), train_set.split))
     if is_main:
         if overwrite:
             _remove_run(run)
         run.path.mkdir(parents=True, exist_ok=True)
         config.save(run.config)
-        if new_teacher_cache is not None:
-            save_teacher_cache(run.teacher_cache, *new_teacher_cache)
+        if fingerprint is not None:
+            save_teacher_cache(run.teacher_cache, fingerprint, targets)
 
     optimizer = build_optimizer(model, config)
     sampler, loader = build_loader(model, train_graphs, config, world_size,
