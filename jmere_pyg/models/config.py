@@ -72,6 +72,12 @@ class EEGAConfig(DictConfig):
             three seeds (47.56 +- 1.25 against 47.17 +- 0.64), within the
             seeds' spread, at the same epoch time
             (``benchmarks/results/quality.md``). (default: ``None``)
+        boundary_loss_weight (float): weight of an auxiliary loss that
+            asks the word states before the word-pair classifier for each
+            word's entity boundary tag (begin / inside / outside with the
+            type, :class:`jmere_pyg.nn.EntityBoundaryHead`), added to the
+            loss during training; decoding still reads the grid. ``0``
+            adds no head. (default: ``0.0``)
         alpha (float): weight of the node term in
             ``L_graph = alpha * D_wd + (1 - alpha) * D_gwd``. (default: ``0.4``)
         graph_loss_weight (float): ``lambda`` in
@@ -140,6 +146,7 @@ class EEGAConfig(DictConfig):
     pair_hidden_dim: Optional[int] = 384
     pair_conv_channels: Optional[int] = None
     pair_bilinear_dim: Optional[int] = None
+    boundary_loss_weight: float = 0.0
     alpha: float = 0.4
     graph_loss_weight: float = 0.6
     alignment_mode: str = "sparse"
@@ -180,6 +187,7 @@ class EEGAConfig(DictConfig):
             "gw_inner_iterations")},
         "dropout": "[0, 1)", "alpha": "[0, 1]",
         "graph_loss_weight": "[0, inf)", "ot_reg": "(0, inf)",
+        "boundary_loss_weight": "[0, inf)",
     }
 
     def __post_init__(self):

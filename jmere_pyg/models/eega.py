@@ -14,7 +14,7 @@ from ..graphs import DEP, OBJECT, PAIR, REL, WORD, GraphBuilder
 from ..labels import NUM_TAGS
 from ..nn import (AttributeTransformerConv, CrossModalAttention,
                   MultiChannelLayer, WordEncoder, WordEncoderInfo,
-                  WordPairClassifier, word_pair_loss)
+                  WordPairClassifier, EntityBoundaryHead, word_pair_loss)
 from ..vision import (EXTRACTOR_FILE, ExtractorRecord, read_extractor_file,
                       write_extractor_file)
 from .config import EEGAConfig
@@ -34,9 +34,13 @@ class EEGAOutput:
     Attributes:
         logits: word-pair tag logits ``[P, num_tags]``, one row per
             ``('word', 'pair', 'word')`` edge of the batch.
-        loss: ``main_loss + graph_term`` when the batch has labels.
+        loss: ``main_loss + graph_term + boundary_term`` when the batch
+            has labels.
         main_loss: the word-pair cross-entropy (eq. 12), a mean over pairs.
         graph_loss: ``L_graph`` (eq. 7), ``0`` without objects or alignment.
+        boundary_term: the entity boundary loss times
+            ``EEGAConfig.boundary_loss_weight``, ``None`` without the head
+            or labels.
         graph_term: ``lambda * L_graph`` on the scale of ``main_loss``
             (:meth:`EEGA.graph_term`), ``None`` when ``graph_loss`` is.
         alignment: the alignment details (plans, per-sample terms) or ``None``.
@@ -48,6 +52,7 @@ class EEGAOutput:
     main_loss: Optional[Tensor] = None
     graph_loss: Optional[Tensor] = None
     graph_term: Optional[Tensor] = None
+    boundary_term: Optional[Tensor] = None
     alignment: Optional[AlignmentOutput] = None
     encoder_info: Optional[WordEncoderInfo] = None
 
@@ -146,6 +151,9 @@ class EEGA(nn.Module):
             max_distance=config.max_distance,
             conv_channels=config.pair_conv_channels,
             bilinear_channels=config.pair_bilinear_dim)
+        self.boundary_head = (
+            EntityBoundaryHead(hidden, dropout=config.dropout)
+            if config.boundary_loss_weight > 0 else None)
 
     @classmethod
     def from_builder(cls, graph_builder: GraphBuilder,
@@ -209,6 +217,11 @@ class EEGA(nn.Module):
             output.loss = output.main_loss
             if output.graph_term is not None:
                 output.loss = output.loss + output.graph_term
+            if self.boundary_head is not None:
+                output.boundary_term = (
+                    self.config.boundary_loss_weight
+                    * self.boundary_head.loss(h_word, pair_index, labels))
+                output.loss = output.loss + output.boundary_term
         return output
 
     def graph_term(self, graph_loss: Tensor, num_graphs: int,

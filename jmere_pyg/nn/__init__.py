@@ -1,6 +1,6 @@
 """Reusable EEGA layers: word encoder, attribute transformer, cross-modal
-attention, multi-channel layer, grid convolution and word-pair
-classifier."""
+attention, multi-channel layer, grid convolution, word-pair classifier and the
+auxiliary entity boundary head."""
 from .text_encoder import WordEncoder, WordEncoderInfo
 from .attribute_transformer import AttributeTransformerConv
 from .cross_modal_attention import (
@@ -10,6 +10,8 @@ from .cross_modal_attention import (
 from .multi_channel import CHANNELS, MultiChannelLayer
 from .grid_conv import GridConv
 from .word_pair_classifier import WordPairClassifier, word_pair_loss
+from .entity_boundary import (NUM_BOUNDARY_TAGS, EntityBoundaryHead,
+                              boundary_labels)
 
 __all__ = [
     'WordEncoder',
@@ -22,4 +24,7 @@ __all__ = [
     'GridConv',
     'WordPairClassifier',
     'word_pair_loss',
+    'NUM_BOUNDARY_TAGS',
+    'EntityBoundaryHead',
+    'boundary_labels',
 ]

@@ -495,6 +495,9 @@ def train_step(wrapped, model: EEGA, batch, optimizer,
                   else torch.zeros((), device=loss.device))
     if output.graph_term is not None:
         loss = loss + output.graph_term
+    if output.boundary_term is not None:
+        # A mean over words, weighted like the mean over pairs.
+        loss = loss + output.boundary_term * share
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
