@@ -63,9 +63,11 @@ class EEGA(nn.Module):
     Text encoder -> attribute transformers over the dependency graph and the
     scene graph -> edge-enhanced graph alignment (training signal
     ``L_graph``) -> image-to-text cross-modal attention -> multi-channel
-    layer -> word-pair classifier. Batches are PyG :class:`Batch` objects of
-    the :class:`HeteroData` graphs built by :class:`GraphBuilder`
-    (``docs/architecture.md``).
+    layer -> word-pair classifier (and, with
+    ``EEGAConfig.boundary_loss_weight``, an auxiliary entity boundary head
+    on the same word states, for training only). Batches are PyG
+    :class:`Batch` objects of the :class:`HeteroData` graphs built by
+    :class:`GraphBuilder` (``docs/architecture.md``).
 
     Where we depart from the paper, and why:
 

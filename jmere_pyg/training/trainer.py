@@ -496,7 +496,9 @@ def train_step(wrapped, model: EEGA, batch, optimizer,
     if output.graph_term is not None:
         loss = loss + output.graph_term
     if output.boundary_term is not None:
-        # A mean over words, weighted like the mean over pairs.
+        # A mean over this process's words, scaled as the pair loss is
+        # (exact in one process; under DDP the pairs' share stands in for
+        # the words').
         loss = loss + output.boundary_term * share
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
