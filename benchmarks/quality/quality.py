@@ -65,6 +65,12 @@ VARIANTS = (
     # 0.004 while val peaks near epoch 10): three times the dropout of the
     # new layers, and half the batch, twice the steps per epoch.
     "ema_dropout", "ema_batch8",
+    # Cheaper steps: the encoder's embeddings kept at their pretrained
+    # weights (frozen_encoder_layers=1), a fifth off every step on a CPU.
+    "ema_frozen_embeddings",
+    # Entities are the bottleneck: an auxiliary begin / inside / outside
+    # tag per word, at half the weight of the word-pair loss.
+    "ema_boundary",
     # eega with the optional MPNet-base encoder at its own learning rate:
     # experiments/eega_mpnet.json. Needs the `mpnet` extra and about 2.5 h
     # per seed on a 2-core CPU, so it and its students run only when named.
@@ -228,6 +234,9 @@ def main():
     parser.add_argument("--json")
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing; report the finished runs")
+    parser.add_argument("--runs-note", help="how the runs were made (one "
+                        "call per run, threads, what ran beside them), for "
+                        "the report")
     args = parser.parse_args()
 
     rows = {name: [] for name in args.variants}
@@ -267,6 +276,8 @@ def main():
              f"(`{args.variants_dir}/NAME.json`).", "",
              f"Machine: {machine(config)}; no images exist here, so every "
              f"run is text only.", "",
+             *([f"How the runs were made: {args.runs_note}", ""]
+               if args.runs_note else []),
              "Mean ± standard deviation over seeds of the val split (a "
              "variant of one seed shows its value alone), the checkpoint "
              "chosen on val strict F1.", "",
