@@ -77,7 +77,11 @@ class EEGAConfig(DictConfig):
             word's entity boundary tag (begin / inside / outside with the
             type, :class:`jmere_pyg.nn.EntityBoundaryHead`), added to the
             loss during training; decoding still reads the grid. ``0``
-            adds no head. (default: ``0.0``)
+            adds no head. At 0.5 on the main job it lost 1.28 val strict
+            F1 over three seeds (47.02 +- 0.61 against 48.30 +- 0.59) and
+            left MNER unchanged
+            (``benchmarks/results/quality_levers_entity_speed.md``).
+            (default: ``0.0``)
         alpha (float): weight of the node term in
             ``L_graph = alpha * D_wd + (1 - alpha) * D_gwd``. (default: ``0.4``)
         graph_loss_weight (float): ``lambda`` in
