@@ -489,17 +489,21 @@ def train_step(wrapped, model: EEGA, batch, optimizer,
             main_loss = ((1.0 - config.distill_weight) * main_loss
                          + config.distill_weight * distillation_loss(
                              output.logits, batch[PAIR][TEACHER_ATTR]))
-    share = _pair_share(batch, world_size)
+    # DDP averages gradients over processes: scaling each mean by this
+    # process's share of the global batch makes the update that of the
+    # mean over the global batch (pairs for the pair loss, words for the
+    # boundary loss).
+    counts = [batch[PAIR].num_edges]
+    if output.boundary_term is not None:
+        counts.append(batch[WORD].num_nodes)
+    share, *word_share = _global_shares(counts, world_size, model.device)
     loss = main_loss * share
     graph_loss = (output.graph_loss if output.graph_loss is not None
                   else torch.zeros((), device=loss.device))
     if output.graph_term is not None:
         loss = loss + output.graph_term
     if output.boundary_term is not None:
-        # A mean over this process's words, scaled as the pair loss is
-        # (exact in one process; under DDP the pairs' share stands in for
-        # the words').
-        loss = loss + output.boundary_term * share
+        loss = loss + output.boundary_term * word_share[0]
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -600,17 +604,17 @@ def _divergence_causes(config: TrainingConfig) -> str:
     return f"likely cause: {causes}"
 
 
-def _pair_share(batch, world_size: int) -> float:
-    """``world_size * local pairs / global pairs``: DDP averages gradients
-    over processes, so this makes the update that of the mean over every
-    word pair of the global batch. It is 1 in a single process."""
+def _global_shares(counts: List[int], world_size: int,
+                   device: torch.device) -> List[float]:
+    """``world_size * local / global`` for each of this process's
+    ``counts`` (word pairs, words), the global counts summed over the
+    processes in one all-reduce; all 1 in a single process."""
     if world_size == 1:
-        return 1.0
-    local = torch.tensor([batch[PAIR].num_edges],
-                         dtype=torch.float64, device=batch[WORD].pos.device)
+        return [1.0] * len(counts)
+    local = torch.tensor(counts, dtype=torch.float64, device=device)
     total = local.clone()
     dist.all_reduce(total)
-    return float(world_size * local / total)
+    return (world_size * local / total).tolist()
 
 
 def _epoch_line(record: Dict) -> str:

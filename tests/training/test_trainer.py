@@ -109,18 +109,27 @@ def test_warmup_schedule_and_bucketed_batches(data_root, tmp_path,
     assert rates[1] == pytest.approx([0.0, 0.0])
 
 
-@pytest.mark.parametrize("bucket_by_length", [False, True])
+@pytest.mark.parametrize("bucket_by_length, boundary_loss_weight, batch_size",
+                         [(False, 0.0, 4), (True, 0.0, 4), (False, 2.0, 2)])
 def test_two_processes_train_the_same_model_as_one(data_root, tmp_path,
                                                    tiny_encoder_path,
-                                                   bucket_by_length):
+                                                   bucket_by_length,
+                                                   boundary_loss_weight,
+                                                   batch_size):
     """torchrun with 2 CPU processes (gloo) against 1 process: the same
-    global batches, so the same loss curve and val scores."""
-    single = train(settings(data_root, tmp_path / "single",
-                            tiny_encoder_path, patience=10,
-                            bucket_by_length=bucket_by_length),
-                   progress=False)
-    config = settings(data_root, tmp_path / "ddp", tiny_encoder_path,
-                      patience=10, bucket_by_length=bucket_by_length)
+    global batches, so the same loss curve and val scores. In batches of 2
+    a process holds one post (7 or 8 words): its share of the batch's
+    words differs from its share of the word pairs, and the boundary loss
+    (a mean over words) must be weighed by the former."""
+    def config_in(run_dir):
+        config = settings(data_root, run_dir, tiny_encoder_path, patience=10,
+                          bucket_by_length=bucket_by_length,
+                          batch_size=batch_size)
+        return config.replace(model=config.model.replace(
+            boundary_loss_weight=boundary_loss_weight))
+
+    single = train(config_in(tmp_path / "single"), progress=False)
+    config = config_in(tmp_path / "ddp")
     config_path = tmp_path / "ddp.json"
     config_path.write_text(json.dumps(config.to_dict()))
     env = dict(os.environ, OMP_NUM_THREADS="1")
