@@ -117,7 +117,9 @@ class TrainingConfig(DictConfig):
             (the forward pass under bfloat16 autocast: encoder and layers in
             bfloat16 where autocast allows, the transport solvers in float32,
             weights and optimiser in float32; for GPUs, and for CPUs with
-            AVX512-BF16, where an MPNet-base step takes 0.6x the time).
+            AVX512-BF16, where an MPNet-base step takes 0.6x the time). A
+            device without native bfloat16 trains in float32 instead, and
+            says so (:func:`jmere_pyg.training.precision.device_precision`).
             (default: ``"no"``)
         max_words (int, optional): train and val posts with more words are
             left out, counted and reported (the word-pair graph of a post

@@ -5,8 +5,10 @@ The two are experiment files of the source tree's ``experiments/`` folder
 (the README's main job and the best configuration of
 ``benchmarks/results/quality.md``), so that their settings are written
 once. The best configuration trains MPNet-base under bfloat16 autocast:
-on a CPU it takes about two hours a run (longer without AVX512-BF16, where
-bfloat16 is slower than float32); on an H200 an epoch of its shape took
+on a CPU with AVX512-BF16 it takes about two hours a run; a CPU without it
+trains it in float32 (``precision.device_precision``: emulated bfloat16
+would take 38x float32's step time there), about 435 s of training an
+epoch on a 2-core AVX2-only CPU; on an H200 an epoch of its shape took
 12 s (``benchmarks/results/gpu.md``). The main job trains MiniLM-L6 in
 float32 on any machine.
 """

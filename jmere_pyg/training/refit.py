@@ -42,6 +42,7 @@ from ..output_files import write_atomically
 from ..run_folder import RunFolder
 from .config import TrainingConfig
 from .distillation import attach_teacher
+from .precision import device_precision
 from .trainer import (build_loader, build_optimizer, build_scheduler,
                       build_weight_average, check_finite_weights,
                       distillation_targets, load_splits, pick_device,
@@ -143,6 +144,9 @@ def refit(config: TrainingConfig, *, schedule: List[List[float]],
         raise FileExistsError(f"{folder} holds a refit; replace it with "
                               f"overwrite=True")
     device = pick_device(config.device)
+    config, notice = device_precision(config, device)
+    if notice is not None and progress:
+        tqdm.write(notice)
     seed_everything(config.seed)
     train_set, val_set = load_splits(config)
     train_graphs = training_graphs(config, train_set)

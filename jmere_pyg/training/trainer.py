@@ -15,7 +15,6 @@ import os
 import random
 import shutil
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -40,6 +39,7 @@ from .distillation import (TEACHER_ATTR, attach_teacher, distillation_loss,
                            load_teacher_cache, load_teacher_targets,
                            save_teacher_cache, save_teacher_targets,
                            teacher_fingerprint, teacher_probabilities)
+from .precision import autocast, device_precision
 from ..inference import Predictor, evaluate
 from ..output_files import save_atomically, write_atomically
 from ..run_folder import RUN_FILES, RunFolder
@@ -323,6 +323,9 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
     rank = dist.get_rank() if distributed else 0
     world_size = dist.get_world_size() if distributed else 1
     is_main = rank == 0
+    config, notice = device_precision(config, device)
+    if notice is not None and is_main:
+        tqdm.write(notice)
     if config.batch_size % world_size:
         raise ValueError(f"batch_size {config.batch_size} must be divisible by "
                          f"the number of processes ({world_size})")
@@ -451,14 +454,6 @@ def train(config: TrainingConfig, *, model: Optional[EEGA] = None,
              **val_metrics}, indent=2) + "\n")
     return TrainingResult(run.path, state["best_epoch"], state["best_f1"],
                           val_metrics, state["history"])
-
-
-def autocast(mixed_precision: str, device: torch.device):
-    """The autocast context of ``TrainingConfig.mixed_precision``: bfloat16
-    autocast on ``device`` for ``"bf16"``, nothing for ``"no"``."""
-    if mixed_precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return nullcontext()
 
 
 def train_step(wrapped, model: EEGA, batch, optimizer,

@@ -1,4 +1,5 @@
-"""bf16 autocast training (TrainingConfig.mixed_precision) follows float32."""
+"""bf16 autocast training (TrainingConfig.mixed_precision) follows float32,
+and a device without native bfloat16 trains in float32 instead."""
 import pytest
 import torch
 from torch_geometric.data import Batch
@@ -8,7 +9,10 @@ from jmere_pyg.data import (Entity, Quintuple, Sample, SceneGraph,
                             SceneObject, SceneRelation)
 from jmere_pyg.graphs import GraphBuilder
 from jmere_pyg.training import TrainingConfig
-from jmere_pyg.training.trainer import autocast, build_optimizer, train_step
+from jmere_pyg.training import precision
+from jmere_pyg.training.precision import (autocast, device_precision,
+                                          has_native_bf16)
+from jmere_pyg.training.trainer import build_optimizer, train_step
 
 #: Largest relative difference allowed between a bf16-autocast step's loss
 #: and float32's, over the first steps from the same weights (bfloat16 keeps
@@ -94,3 +98,39 @@ def test_autocast_leaves_the_alignment_in_float32(setup):
 def test_mixed_precision_option_is_checked():
     with pytest.raises(ValueError, match="mixed_precision must be one of"):
         TrainingConfig(mixed_precision="fp8")
+
+
+@pytest.mark.parametrize("avx512_bf16, amx, native", [
+    (False, False, False), (True, False, True), (False, True, True)])
+def test_a_cpu_has_native_bf16_with_avx512_bf16_or_amx(monkeypatch,
+                                                      avx512_bf16, amx,
+                                                      native):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported",
+                        lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert has_native_bf16(torch.device("cpu")) is native
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_falls_back_to_float32_without_native_bf16(monkeypatch,
+                                                         native):
+    monkeypatch.setattr(precision, "has_native_bf16", lambda device: native)
+    asked = TrainingConfig(mixed_precision="bf16", seed=3)
+    config, notice = device_precision(asked, torch.device("cpu"))
+    if native:
+        assert config == asked and notice is None
+    else:
+        assert config == asked.replace(mixed_precision="no")
+        assert "this CPU has no AVX512-BF16 or AMX" in notice
+        assert "training in float32" in notice
+    # float32 asked for is float32 everywhere, without a word.
+    plain = TrainingConfig()
+    assert device_precision(plain, torch.device("cpu")) == (plain, None)
+
+
+def test_a_gpu_without_bf16_trains_in_float32(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    config, notice = device_precision(TrainingConfig(mixed_precision="bf16"),
+                                      torch.device("cuda", 0))
+    assert config.mixed_precision == "no"
+    assert "this GPU has no bfloat16" in notice

@@ -160,3 +160,17 @@ def test_refit_names_the_line_of_a_damaged_log(tmp_path):
     (tmp_path / "metrics.json").write_text("[2]")
     with pytest.raises(ValueError, match="metrics.json: not a JSON object"):
         refit_schedule(tmp_path)
+
+
+def test_refit_of_a_bf16_run_on_a_cpu_without_it_trains_in_float32(
+        data_root, tmp_path, tiny_encoder_path, monkeypatch, capsys):
+    from jmere_pyg.training import precision
+    monkeypatch.setattr(precision, "has_native_bf16", lambda device: False)
+    run_dir = tmp_path / "run"
+    config = finished_run(data_root, run_dir, tiny_encoder_path,
+                          mixed_precision="bf16")
+    capsys.readouterr()
+    folder = refit(config, schedule=refit_schedule(run_dir), progress=True)
+    assert "training in float32" in capsys.readouterr().out
+    card = (folder / "README.md").read_text()
+    assert "| mixed_precision | `no` |" in card

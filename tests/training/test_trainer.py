@@ -81,6 +81,18 @@ def test_training_writes_run_folder_and_resumes(data_root, tmp_path,
                             "per_relation"}
 
 
+def test_bf16_on_a_cpu_without_it_trains_and_records_float32(
+        data_root, tmp_path, tiny_encoder_path, monkeypatch, capsys):
+    from jmere_pyg.training import precision
+    monkeypatch.setattr(precision, "has_native_bf16", lambda device: False)
+    run_dir = tmp_path / "run"
+    train(settings(data_root, run_dir, tiny_encoder_path, epochs=1,
+                   mixed_precision="bf16"), progress=False)
+    assert "training in float32" in capsys.readouterr().out
+    recorded = json.loads((run_dir / "training_config.json").read_text())
+    assert recorded["mixed_precision"] == "no"
+
+
 def test_resume_without_state_fails_clearly(data_root, tmp_path,
                                             tiny_encoder_path):
     with pytest.raises(FileNotFoundError, match="cannot resume"):
