@@ -35,6 +35,7 @@ from torch_geometric.loader import DataLoader
 from jmere_pyg import EEGA
 from jmere_pyg.cli import parse_assignments
 from jmere_pyg.inference import Predictor
+from jmere_pyg.testing.machine import describe_machine, git_commit
 from jmere_pyg.training import TrainingConfig
 from jmere_pyg.training.config import MIXED_PRECISION
 from jmere_pyg.training.sampling import LengthBucketBatchSampler, padding_ratio
@@ -121,6 +122,7 @@ def main():
     by_length = [by_length[i:i + eval_size]
                  for i in range(0, len(by_length), eval_size)]
     result = {
+        "machine": describe_machine(args.threads), "commit": git_commit("."),
         "config": args.config, "model_settings": args.set,
         "encoder": config.model.encoder,
         "threads": args.threads, "mixed_precision": config.mixed_precision,
