@@ -7,7 +7,7 @@ The two are experiment files of the source tree's ``experiments/`` folder
 once. The best configuration trains MPNet-base under bfloat16 autocast:
 on a CPU with AVX512-BF16 it takes about two hours a run; a CPU without it
 trains it in float32 (``precision.device_precision``: emulated bfloat16
-would take 38x float32's step time there), about 435 s of training an
+would take 33x float32's step time there), about 520 s of training an
 epoch on a 2-core AVX2-only CPU; on an H200 an epoch of its shape took
 12 s (``benchmarks/results/gpu.md``). The main job trains MiniLM-L6 in
 float32 on any machine.

@@ -13,8 +13,8 @@ def has_native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes in bfloat16 natively: a GPU with
     bfloat16, or an x86 CPU with AVX512-BF16 or AMX tiles. Elsewhere torch
     emulates it, and bfloat16 autocast is far slower than float32 (an
-    AVX2-only CPU took 19x float32's time for a MiniLM-L6 training step and
-    38x for MPNet-base's: ``benchmarks/results/epoch_speed.md``)."""
+    AVX2-only CPU took 18x float32's time for a MiniLM-L6 training step and
+    33x for MPNet-base's: ``benchmarks/results/epoch_speed.md``)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     # Private to torch.cpu since torch 2.1; missing means unknown: float32.
@@ -34,7 +34,7 @@ def device_precision(config: TrainingConfig, device: torch.device
         return config, None
     where = ("this GPU has no bfloat16" if device.type == "cuda" else
              "this CPU has no AVX512-BF16 or AMX, where torch emulates "
-             "bfloat16 at 19-38x float32's step time")
+             "bfloat16 at 18-33x float32's step time")
     return config.replace(mixed_precision="no"), (
         f"mixed_precision 'bf16' asked for, but {where}: training in "
         f"float32 (mixed_precision 'no', as the run's settings record)")
