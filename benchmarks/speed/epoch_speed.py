@@ -19,7 +19,9 @@ mean step time times the steps of an epoch, plus one timed pass over val
 (``--eval``). The tokenisation of the training set is done (and timed) once
 before, as the trainer does. ``--mixed-precision bf16`` runs the forward
 pass under bfloat16 autocast, as ``TrainingConfig.mixed_precision`` does; on
-a CPU with AVX512-BF16 its matrix products run in bfloat16 too.
+a CPU with AVX512-BF16 its matrix products run in bfloat16 too. Without it
+torch emulates bfloat16, which this script times as asked, while the
+trainer trains such a run in float32 (``jmere_pyg.training.precision``).
 """
 import argparse
 import dataclasses

@@ -17,7 +17,8 @@ def has_native_bf16(device: torch.device) -> bool:
     33x for MPNet-base's: ``benchmarks/results/epoch_speed.md``)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    # Private to torch.cpu since torch 2.1; missing means unknown: float32.
+    # Private helpers of torch.cpu: where one is missing, take bfloat16 as
+    # emulated (float32 is then the safe choice).
     checks = [getattr(torch.cpu, name, None) for name in (
         "_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     return any(check is not None and check() for check in checks)
