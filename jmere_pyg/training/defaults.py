@@ -18,6 +18,8 @@ from typing import Optional
 
 import torch
 
+from .precision import has_native_bf16
+
 #: The source tree's experiment files (absent from an installed wheel).
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 #: The README's main job.
@@ -54,7 +56,7 @@ def default_experiment(device: str = "auto",
     """
     experiments = EXPERIMENTS if experiments is None else experiments
     gpu = device != "cpu" and torch.cuda.is_available()
-    if gpu and torch.cuda.is_bf16_supported():
+    if gpu and has_native_bf16(torch.device("cuda")):
         name, why = BEST, ("the best configuration (MPNet-base student, "
                            "bfloat16): a GPU is present")
     else:

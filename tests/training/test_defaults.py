@@ -10,8 +10,12 @@ from jmere_pyg.training.defaults import (BEST, EXPERIMENTS, MAIN_JOB,
 
 
 def gpu(monkeypatch, present: bool, bf16: bool = True):
+    """A GPU with native bfloat16 (``bf16``) or one that only emulates it,
+    which torch counts as bfloat16 unless told not to."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: present)
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: bf16)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported",
+                        lambda including_emulation=True:
+                        bf16 or including_emulation)
 
 
 @pytest.mark.parametrize("present, bf16, device, expected", [

@@ -128,8 +128,10 @@ def test_bf16_falls_back_to_float32_without_native_bf16(monkeypatch,
     assert device_precision(plain, torch.device("cpu")) == (plain, None)
 
 
-def test_a_gpu_without_bf16_trains_in_float32(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+def test_a_gpu_that_emulates_bf16_trains_in_float32(monkeypatch):
+    # torch counts emulated bfloat16 (GPUs before Ampere) unless told not to.
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported",
+                        lambda including_emulation=True: including_emulation)
     config, notice = device_precision(TrainingConfig(mixed_precision="bf16"),
                                       torch.device("cuda", 0))
     assert config.mixed_precision == "no"
