@@ -12,10 +12,10 @@ from .config import TrainingConfig
 def has_native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes in bfloat16 natively: a GPU with
     bfloat16 in hardware (NVIDIA from Ampere on, or ROCm), or an x86 CPU
-    with AVX512-BF16 or AMX tiles. Elsewhere torch
-    emulates it, and bfloat16 autocast is far slower than float32 (an
-    AVX2-only CPU took 18x float32's time for a MiniLM-L6 training step and
-    33x for MPNet-base's: ``benchmarks/results/epoch_speed.md``)."""
+    with AVX512-BF16 or AMX tiles. Elsewhere torch emulates it, and
+    bfloat16 autocast is far slower than float32 (an AVX2-only CPU took 18x
+    float32's time for a MiniLM-L6 training step and 33x for MPNet-base's:
+    ``benchmarks/results/epoch_speed.md``)."""
     if device.type == "cuda":
         # By default torch also answers yes for GPUs that only emulate it.
         return torch.cuda.is_bf16_supported(including_emulation=False)
