@@ -62,8 +62,8 @@ def default_experiment(device: str = "auto",
     else:
         name = MAIN_JOB
         why = ("the main job (MiniLM-L6): "
-               + ("this GPU has no bfloat16, which the best configuration "
-                  "needs" if gpu else "no GPU is used"))
+               + ("this GPU has no bfloat16 in hardware, which the best "
+                  "configuration needs" if gpu else "no GPU is used"))
     path = experiments / name
     if not path.is_file():
         return DefaultExperiment(None, (

@@ -21,9 +21,8 @@ def has_native_bf16(device: torch.device) -> bool:
         return torch.cuda.is_bf16_supported(including_emulation=False)
     # Private helpers of torch.cpu: where one is missing, take bfloat16 as
     # emulated (float32 is then the safe choice).
-    checks = [getattr(torch.cpu, name, None) for name in (
-        "_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return any(check is not None and check() for check in checks)
+    return any(getattr(torch.cpu, name, lambda: False)() for name in (
+        "_is_avx512_bf16_supported", "_is_amx_tile_supported"))
 
 
 def device_precision(config: TrainingConfig, device: torch.device
@@ -35,7 +34,8 @@ def device_precision(config: TrainingConfig, device: torch.device
     than days elsewhere."""
     if config.mixed_precision != "bf16" or has_native_bf16(device):
         return config, None
-    where = ("this GPU has no bfloat16" if device.type == "cuda" else
+    where = ("this GPU has no bfloat16 in hardware"
+             if device.type == "cuda" else
              "this CPU has no AVX512-BF16 or AMX, where torch emulates "
              "bfloat16 at 18-33x float32's step time")
     return config.replace(mixed_precision="no"), (
